@@ -1,0 +1,92 @@
+"""Checkpoints, written atomically (temp file + os.replace), so a crash mid-write never destroys the last good one.
+
+Two kinds, as in stylegan2-ada: a small generator snapshot (`generator.safetensors`, weights plus the config as
+metadata) that is all `sample` and `eval` need, and the full resume state (`resume.pt`: both networks, both
+optimizers, the step, every RNG state and the config, as one plain dict of tensors, loadable with weights_only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from mnistgan.config import TrainConfig
+from mnistgan.errors import UserError
+
+SNAPSHOT = "generator.safetensors"
+RESUME = "resume.pt"
+
+
+def _atomic(path: Path, write) -> None:  # noqa: ANN001 - write: Callable[[Path], None]
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_snapshot(path: Path, generator: nn.Module, config: TrainConfig, step: int) -> None:
+    """Write the generator's weights with the config and step as safetensors metadata."""
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
+    meta = {"config": json.dumps(config.to_dict()), "step": str(step), "format": "mnistgan-generator-1"}
+    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+
+
+def load_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, int]:
+    """Weights, config and step of a generator snapshot."""
+    path = Path(path)
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        tensors = load_file(str(path))
+    except (OSError, SafetensorError) as err:
+        raise UserError(f"cannot read generator snapshot {path}: {err}") from None
+    if "config" not in meta:
+        raise UserError(f"{path} is not an mnistgan generator snapshot (no config in its metadata)")
+    return tensors, TrainConfig.from_dict(json.loads(meta["config"])), int(meta.get("step", 0))
+
+
+def rng_state(noise_gen: torch.Generator) -> dict[str, Any]:
+    """Every RNG state that training draws from."""
+    state = {"torch": torch.get_rng_state(), "noise": noise_gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], noise_gen: torch.Generator) -> None:
+    """Restore what rng_state saved."""
+    torch.set_rng_state(state["torch"])
+    noise_gen.set_state(state["noise"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_resume(path: Path, state: dict[str, Any]) -> None:
+    """Write the full resume state (a plain dict of state_dicts, tensors and numbers)."""
+    _atomic(Path(path), lambda tmp: torch.save(state, tmp))
+
+
+def load_resume(path: Path) -> dict[str, Any]:
+    """Read a resume state written by save_resume."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError) as err:
+        raise UserError(f"cannot read resume state {path}: {err}") from None
+
+
+def find_snapshot(target: Path) -> Path:
+    """A generator snapshot from a run directory or a snapshot file path."""
+    target = Path(target)
+    if target.is_dir():
+        target = target / SNAPSHOT
+    if not target.is_file():
+        raise UserError(f"no generator snapshot at {target} (pass a run directory or a .safetensors file)")
+    return target

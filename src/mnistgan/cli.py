@@ -1,0 +1,181 @@
+"""The `mnistgan` command: argparse subcommands that parse, build a config and call the library.
+
+Errors a user can cause (UserError) print one line on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mnistgan.config import DEVICES, PRESETS, preset_config
+from mnistgan.errors import NonFiniteError, UserError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
+
+
+# Flags of `train` that override a TrainConfig field: (flag, field, type, help).
+TRAIN_FLAGS = [
+    ("--steps", "steps", _positive_int, "training steps (tutorial: 70000)"),
+    ("--batch-size", "batch_size", _positive_int, "images per batch (tutorial: 128)"),
+    ("--seed", "seed", _nonneg_int, "random seed; same seed and device give the same weights"),
+    ("--device", "device", str, f"one of {', '.join(DEVICES)}"),
+    ("--lr-g", "lr_g", _positive_float, "generator Adam learning rate (tutorial: 2e-4)"),
+    ("--lr-d", "lr_d", _positive_float, "discriminator Adam learning rate (tutorial: 2e-4)"),
+    ("--beta1", "beta1", float, "Adam beta1 (tutorial: 0.9)"),
+    ("--beta2", "beta2", float, "Adam beta2 (tutorial: 0.999)"),
+    ("--z-dim", "z_dim", _positive_int, "noise dimensions (tutorial: 100)"),
+    ("--g-hidden", "g_hidden", _positive_int, "generator hidden units (tutorial: 256)"),
+    ("--d-hidden", "d_hidden", _positive_int, "discriminator hidden units (tutorial: 256)"),
+    ("--noise", "noise", str, "uniform (tutorial: U(-1, 1)) or normal"),
+    ("--dataset", "dataset", str, "mnist (bundled), fashion-mnist or kmnist (downloaded on first use)"),
+    ("--data-dir", "data_dir", str, "folder of MNIST-format IDX files to train on instead"),
+    ("--threads", "threads", _nonneg_int, "CPU threads (0: torch's default, one per physical core)"),
+    ("--log-every", "log_every", _positive_int, "steps between stats.jsonl rows"),
+    ("--print-every", "print_every", _positive_int, "steps between the tutorial's loss lines"),
+    ("--snapshot-every", "snapshot_every", _positive_int, "steps between fixed-noise progress grids"),
+    ("--checkpoint-every", "checkpoint_every", _positive_int, "steps between checkpoints"),
+    ("--eval-every", "eval_every", _nonneg_int, "steps between in-training metrics (0: off)"),
+]
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    """`mnistgan train`."""
+    p = sub.add_parser("train", help="train a GAN and write its run directory")
+    p.add_argument("--preset", default="tutorial", help=f"one of {', '.join(PRESETS)} (default: tutorial)")
+    for flag, field, kind, text in TRAIN_FLAGS:
+        p.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>-seed<seed>)")
+    p.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or loss lines")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Resolve the config, then train (or print it with --dry-run)."""
+    overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_FLAGS}
+    config = preset_config(args.preset, **overrides)
+    if args.dry_run:
+        print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
+        return 0
+    from mnistgan.train import train
+
+    if args.resume is not None:
+        out = train(config, args.resume, resume=True, quiet=args.quiet)
+    else:
+        out = train(config, args.out or Path("runs") / f"{config.preset}-seed{config.seed}", quiet=args.quiet)
+    print(f"run directory: {out}")
+    return 0
+
+
+def add_sample(sub: argparse._SubParsersAction) -> None:
+    """`mnistgan sample`."""
+    p = sub.add_parser("sample", help="draw images from a trained generator")
+    p.add_argument("target", type=Path, help="run directory or generator.safetensors")
+    p.add_argument("--n", type=_positive_int, default=64, help="number of images (default 64)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default 0)")
+    p.add_argument("--grid", type=Path, default=None, help="write a PNG grid here")
+    p.add_argument("--npz", type=Path, default=None, help="write uint8 images (N, 28, 28) as `images` here")
+    p.add_argument("--nrow", type=_positive_int, default=None, help="grid columns (default: square)")
+    p.set_defaults(func=cmd_sample)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """Generate images and write a grid and/or an npz."""
+    import math
+
+    import numpy as np
+
+    from mnistgan.sample import generate, load_generator, make_grid, save_png
+
+    if args.grid is None and args.npz is None:
+        raise UserError("sample: give --grid out.png and/or --npz out.npz")
+    generator, config, _ = load_generator(args.target)
+    images = generate(generator, config, args.n, seed=args.seed)
+    if args.grid is not None:
+        nrow = args.nrow or math.ceil(math.sqrt(args.n))
+        save_png(make_grid(images, nrow=nrow), args.grid, scale=2)
+        print(f"wrote {args.grid}")
+    if args.npz is not None:
+        np.savez_compressed(args.npz, images=images)
+        print(f"wrote {args.npz} ({len(images)} images)")
+    return 0
+
+
+def add_plot(sub: argparse._SubParsersAction) -> None:
+    """`mnistgan plot`."""
+    p = sub.add_parser("plot", help="redraw a run's figures from its JSONL files")
+    p.add_argument("run", type=Path, help="run directory")
+    p.set_defaults(func=cmd_plot)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw the figures."""
+    from mnistgan.plots import plot_run
+
+    for path in plot_run(args.run):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = [add_train, add_sample, add_plot]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser."""
+    parser = argparse.ArgumentParser(prog="mnistgan", description="Train, sample and measure GANs on MNIST.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as err:
+        print(f"mnistgan {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except NonFiniteError as err:
+        print(f"mnistgan {args.command}: stopped: {err}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

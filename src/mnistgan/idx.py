@@ -1,0 +1,96 @@
+"""Reader and writer for IDX files, the format MNIST and its drop-in replacements ship in.
+
+An IDX file is: two zero bytes, a type byte (0x08 = uint8), a byte giving the number of dimensions, one big-endian
+uint32 per dimension, then the data in C order. Files may be gzip-compressed. Every check here names the file,
+what was expected and what was found, so a user with a broken download knows which file to replace.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from mnistgan.errors import UserError
+
+_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4")}
+_DTYPES[0x0E] = np.dtype(">f8")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+# Checksums already verified in this process, keyed by (path, size, mtime): a file is hashed once per process.
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def read_raw_bytes(path: Path) -> bytes:
+    """The decompressed bytes of an IDX file (gzip detected by its magic number, not the file name)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror}") from None
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise UserError(f"{path}: corrupt or truncated gzip data ({err})") from None
+    return data
+
+
+def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse decompressed IDX bytes into an array, rejecting a bad magic number, truncation or trailing bytes."""
+    if len(data) < 4:
+        raise UserError(f"{name}: not an IDX file: expected a 4-byte header, found {len(data)} bytes")
+    zero, dtype_code, ndim = data[:2], data[2], data[3]
+    if zero != b"\x00\x00" or dtype_code not in _DTYPES or not 1 <= ndim <= 4:
+        raise UserError(
+            f"{name}: bad IDX magic number: expected 00 00 <type in {sorted(_DTYPES)}> <ndim 1..4>, "
+            f"found {data[:4].hex(' ')}"
+        )
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise UserError(f"{name}: truncated header: expected {header} bytes, found {len(data)}")
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_DTYPES[dtype_code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    found = len(data) - header
+    if found != expected:
+        what = "truncated" if found < expected else "trailing bytes"
+        raise UserError(f"{name}: {what}: shape {shape} needs {expected} data bytes, found {found}")
+    return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def sha256_of(data: bytes) -> str:
+    """Hex SHA-256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_idx(path: Path, sha256: str | None = None) -> np.ndarray:
+    """Read an IDX file (raw or gzipped); if sha256 is given, the decompressed bytes must match it."""
+    path = Path(path)
+    data = read_raw_bytes(path)
+    if sha256 is not None:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if _VERIFIED.get(key) != sha256:
+            found = sha256_of(data)
+            if found != sha256:
+                raise UserError(f"{path}: checksum mismatch: expected SHA-256 {sha256}, found {found}")
+            _VERIFIED[key] = sha256
+    return parse_idx(data, str(path))
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool | None = None) -> None:
+    """Write a uint8 array as an IDX file (gzipped when the name ends in .gz), atomically."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    payload = header + array.tobytes()
+    path = Path(path)
+    if compress if compress is not None else path.suffix == ".gz":
+        payload = gzip.compress(payload, mtime=0)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(payload)
+    os.replace(tmp, path)

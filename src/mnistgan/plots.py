@@ -1,0 +1,75 @@
+"""Figures drawn from a run's JSONL files only (stats.jsonl), so `mnistgan plot RUN` can redraw them any time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from mnistgan.errors import UserError  # noqa: E402
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSONL file; a missing file is an error naming it, a torn last line is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no {path.name} in {path.parent}")
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average that keeps the length (edges average over what exists)."""
+    if window <= 1 or len(values) < 2:
+        return values
+    kernel = np.ones(window)
+    num = np.convolve(values, kernel, mode="same")
+    den = np.convolve(np.ones_like(values), kernel, mode="same")
+    return num / den
+
+
+def plot_losses(rows: list[dict], path: Path) -> None:
+    """The tutorial's loss plot (raw and smoothed G and D losses) with D(x) and D(G(z)) below it."""
+    steps = np.array([r["step"] for r in rows])
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, height_ratios=[3, 2])
+    window = max(1, len(rows) // 50)
+    for key, label, color in [("g_loss", "Generator loss", "tab:blue"), ("d_loss", "Discriminator loss", "tab:red")]:
+        values = np.array([r[key] for r in rows])
+        ax1.plot(steps, values, color=color, alpha=0.25, linewidth=0.8)
+        ax1.plot(steps, smooth(values, window), color=color, label=f"{label} (smoothed, {window} points)")
+    ax1.set_ylabel("loss (natural log)")
+    ax1.legend(loc="upper right")
+    ax1.grid(alpha=0.3)
+    for key, label, color in [("d_real", "D(x), real", "tab:green"), ("d_fake", "D(G(z)), generated", "tab:purple")]:
+        values = np.array([r[key] for r in rows])
+        ax2.plot(steps, smooth(values, window), color=color, label=label)
+    ax2.axhline(0.5, color="gray", linestyle=":", linewidth=1)
+    ax2.set_ylim(0, 1)
+    ax2.set_ylabel("mean D output")
+    ax2.set_xlabel("step")
+    ax2.legend(loc="upper right")
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """Redraw every figure that the run's JSONL files support; return the paths written."""
+    run_dir = Path(run_dir)
+    rows = read_jsonl(run_dir / "stats.jsonl")
+    if not rows:
+        raise UserError(f"{run_dir / 'stats.jsonl'} has no rows to plot")
+    written = [run_dir / "losses.png"]
+    plot_losses(rows, written[0])
+    return written

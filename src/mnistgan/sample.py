@@ -1,0 +1,73 @@
+"""Images from a generator: sampling from a snapshot, grids, PNGs and the progress GIF."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from mnistgan.checkpoint import find_snapshot, load_snapshot
+from mnistgan.config import TrainConfig
+from mnistgan.models import build_generator, sample_noise
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Float images in [0, 1], (N, 784) or (N, 1, 28, 28), to uint8 (N, 28, 28)."""
+    return images.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).reshape(-1, 28, 28).cpu().numpy()
+
+
+def make_grid(images: np.ndarray, nrow: int, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile uint8 images (N, H, W) into one (rows*(H+pad)+pad, nrow*(W+pad)+pad) uint8 picture, row-major."""
+    n, h, w = images.shape
+    ncol = nrow
+    nrows = -(-n // ncol)
+    grid = np.full((nrows * (h + pad) + pad, ncol * (w + pad) + pad), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        top, left = pad + r * (h + pad), pad + c * (w + pad)
+        grid[top : top + h, left : left + w] = images[i]
+    return grid
+
+
+def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
+    """Save a uint8 grayscale picture, enlarged by an integer factor, atomically."""
+    image = Image.fromarray(array, mode="L")
+    if scale > 1:
+        image = image.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+    image.save(tmp)
+    os.replace(tmp, path)
+
+
+def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
+    """An animated GIF of PNG frames (the fixed-noise grids over training); the last frame lingers."""
+    images = [Image.open(f).convert("L") for f in frames]
+    if not images:
+        return
+    durations = [ms_per_frame] * (len(images) - 1) + [1500]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+
+
+def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig, int]:
+    """The generator, its config and its step, from a run directory or a snapshot file."""
+    tensors, config, step = load_snapshot(find_snapshot(target))
+    generator = build_generator(config)
+    generator.load_state_dict(tensors)
+    return generator.to(device).eval(), config, step
+
+
+@torch.no_grad()
+def generate(generator: nn.Module, config: TrainConfig, n: int, seed: int = 0, batch_size: int = 1000) -> np.ndarray:
+    """n samples as uint8 (n, 28, 28); the noise comes from one generator seeded with `seed`."""
+    device = next(generator.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    out = []
+    for start in range(0, n, batch_size):
+        z = sample_noise(min(batch_size, n - start), config.z_dim, config.noise, gen, device)
+        out.append(to_uint8(generator(z)))
+    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)
