@@ -149,7 +149,34 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = [add_train, add_sample, add_plot]
+def add_ablate(sub: argparse._SubParsersAction) -> None:
+    """`mnistgan ablate`."""
+    p = sub.add_parser("ablate", help="train presets over seeds, evaluate each, tabulate mean ± std")
+    p.add_argument("--presets", required=True, help=f"comma-separated presets from: {', '.join(PRESETS)}")
+    p.add_argument("--seeds", type=_positive_int, default=5, help="seeds 0..N-1 per preset (default 5)")
+    p.add_argument("--steps", type=_positive_int, default=None, help="training steps of every run")
+    p.add_argument("--full", action="store_true", help="each preset's own (long) step count instead of --steps")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time; each gets cores // jobs threads")
+    p.add_argument("--n-eval", type=_positive_int, default=10_000, help="samples scored per run (default 10000)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/ablate or runs/ablate-full)")
+    p.set_defaults(func=cmd_ablate)
+
+
+def cmd_ablate(args: argparse.Namespace) -> int:
+    """Run (or resume) the ablation and print where its table and figure are."""
+    from mnistgan.ablate import run_ablation
+
+    if args.full == (args.steps is not None):
+        raise UserError("ablate: give exactly one of --steps N and --full")
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    out = args.out or Path("runs") / ("ablate-full" if args.full else "ablate")
+    table, figure = run_ablation(presets, args.seeds, args.steps, out, jobs=args.jobs, n_eval=args.n_eval)
+    print(table.read_text())
+    print(f"wrote {table} and {figure}")
+    return 0
+
+
+COMMANDS = [add_train, add_sample, add_plot, add_ablate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,136 @@
+"""A small DCGAN-style generator and discriminator for 28x28 digits, and the tutorial's MLP discriminator with the
+same remedy options.
+
+Every network here speaks the package's image format: G returns (B, 784) in [0, 1] and D accepts (B, 784) or
+(B, 1, 28, 28), so a conv pair drops into a loop written for the MLP pair. Discriminators return logits (B/pack, 1)
+and, with ``return_features=True``, also the input of their last linear layer (B/pack, feature_dim): the
+"penultimate features" that feature matching and the projection discriminator use.
+
+Options (all off by default): ``spectral_norm`` (Miyato et al. 2018) on every conv/linear of D, ``mbstd``
+(minibatch standard deviation, Karras et al. 2018), ``minibatch_disc`` (Salimans et al. 2016; MLP only),
+``pack`` (PacGAN m: D takes m consecutive samples as one input, so its output has B/m rows).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+from mnistgan.layers import MinibatchDiscrimination, MinibatchStdDev, pack
+
+IMAGE_PIXELS = 28 * 28
+
+
+def _sn(layer: nn.Module, on: bool) -> nn.Module:
+    return _spectral_norm(layer) if on else layer
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN's initialisation (Radford et al. 2016): weights N(0, 0.02^2), BN scale N(1, 0.02^2), zero biases."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            weight = layer.parametrizations.weight.original if hasattr(layer, "parametrizations") else layer.weight
+            nn.init.normal_(weight, 0.0, 0.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(layer.weight, 1.0, 0.02)
+            nn.init.zeros_(layer.bias)
+
+
+class ConvGenerator(nn.Module):
+    """z (B, z_dim) -> Linear -> (2c, 7, 7) -> ConvT -> (c, 14, 14) -> ConvT -> (1, 28, 28) -> sigmoid -> (B, 784).
+
+    BatchNorm + ReLU after the first two layers, as in DCGAN. c = ``channels`` (64: 128x7x7 -> 64x14x14).
+    """
+
+    def __init__(self, z_dim: int = 100, channels: int = 64) -> None:
+        super().__init__()
+        self.z_dim, c = z_dim, channels
+        self.fc = nn.Linear(z_dim, 2 * c * 7 * 7, bias=False)  # bias is redundant before BatchNorm
+        self.bn0 = nn.BatchNorm2d(2 * c)
+        self.up1 = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False)  # 7 -> 14
+        self.bn1 = nn.BatchNorm2d(c)
+        self.up2 = nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)  # 14 -> 28
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, 784) in [0, 1]."""
+        h = self.fc(z).reshape(z.shape[0], -1, 7, 7)  # (B, 2c, 7, 7)
+        h = torch.relu(self.bn0(h))
+        h = torch.relu(self.bn1(self.up1(h)))  # (B, c, 14, 14)
+        return torch.sigmoid(self.up2(h)).reshape(z.shape[0], IMAGE_PIXELS)
+
+
+class ConvDiscriminator(nn.Module):
+    """(B, 784) -> (B/m, m, 28, 28) -> Conv s2 -> (c, 14, 14) -> Conv s2 -> (2c, 7, 7) [-> +mbstd] -> Linear -> 1.
+
+    LeakyReLU(0.2) after each conv and no normalisation layer (BatchNorm in D would couple the samples it
+    scores, which breaks gradient penalties and the per-group statistics of mbstd).
+    """
+
+    def __init__(
+        self, channels: int = 64, spectral_norm: bool = False, mbstd: bool = False, pack: int = 1, mbstd_group: int = 4
+    ) -> None:
+        super().__init__()
+        c = channels
+        self.pack = pack
+        self.conv1 = _sn(nn.Conv2d(pack, c, 4, stride=2, padding=1), spectral_norm)  # 28 -> 14
+        self.conv2 = _sn(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), spectral_norm)  # 14 -> 7
+        self.mbstd = MinibatchStdDev(mbstd_group) if mbstd else None
+        self.feature_dim = (2 * c + int(mbstd)) * 7 * 7
+        self.fc = _sn(nn.Linear(self.feature_dim, 1), spectral_norm)
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B/pack, 1), and with return_features the input of the last layer (B/pack, feature_dim)."""
+        x = pack(x.reshape(x.shape[0], 1, 28, 28), self.pack)  # (B/m, m, 28, 28): m samples of one source
+        h = nn.functional.leaky_relu(self.conv1(x), 0.2)
+        h = nn.functional.leaky_relu(self.conv2(h), 0.2)  # (B/m, 2c, 7, 7)
+        if self.mbstd is not None:
+            h = self.mbstd(h)  # (B/m, 2c + 1, 7, 7)
+        features = h.flatten(1)
+        logits = self.fc(features)
+        return (logits, features) if return_features else logits
+
+
+class MLPDiscriminator(nn.Module):
+    """The tutorial's D (784*m -> hidden -> ReLU -> 1) with the remedy options; parameter names fc1/fc2 match
+    ``mnistgan.models.MLPDiscriminator``, so with every option off the two are the same network.
+
+    mbstd appends 1 feature and minibatch discrimination ``md_kernels`` features to the hidden layer, before fc2
+    (Salimans et al. put the layer near the end of D).
+    """
+
+    def __init__(
+        self,
+        hidden: int = 256,
+        spectral_norm: bool = False,
+        mbstd: bool = False,
+        minibatch_disc: bool = False,
+        pack: int = 1,
+        mbstd_group: int = 4,
+        md_kernels: int = 100,
+        md_dim: int = 5,
+        md_group: int = 0,
+    ) -> None:
+        super().__init__()
+        self.pack = pack
+        self.fc1 = _sn(nn.Linear(IMAGE_PIXELS * pack, hidden), spectral_norm)
+        self.mbstd = MinibatchStdDev(mbstd_group) if mbstd else None
+        self.md = MinibatchDiscrimination(hidden, md_kernels, md_dim, md_group) if minibatch_disc else None
+        self.feature_dim = hidden + int(mbstd) + (md_kernels if minibatch_disc else 0)
+        self.fc2 = _sn(nn.Linear(self.feature_dim, 1), spectral_norm)
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Logits (B/pack, 1), and with return_features the input of fc2 (B/pack, feature_dim)."""
+        h = torch.relu(self.fc1(pack(x.reshape(x.shape[0], IMAGE_PIXELS), self.pack)))  # (B/m, hidden)
+        if self.mbstd is not None:
+            h = self.mbstd(h)
+        if self.md is not None:
+            h = self.md(h)
+        logits = self.fc2(h)
+        return (logits, h) if return_features else logits
