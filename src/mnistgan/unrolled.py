@@ -27,12 +27,13 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def adam_state(D: nn.Module, opt: torch.optim.Optimizer) -> dict[str, tuple[torch.Tensor, torch.Tensor, float]]:
-    """{param name: (exp_avg, exp_avg_sq, step)} of D's Adam optimizer (zeros before its first step)."""
+    """{param name: (exp_avg, exp_avg_sq, step)}: a copy of D's Adam state (zeros before its first step)."""
     state = {}
     for name, p in D.named_parameters():
         s = opt.state.get(p, {})
         if "exp_avg" in s:
-            state[name] = (s["exp_avg"].detach(), s["exp_avg_sq"].detach(), float(s["step"]))
+            # Clones: the real optimizer updates its moments in place, which must not reach this snapshot.
+            state[name] = (s["exp_avg"].detach().clone(), s["exp_avg_sq"].detach().clone(), float(s["step"]))
         else:
             state[name] = (torch.zeros_like(p), torch.zeros_like(p), 0.0)
     return state
@@ -88,8 +89,11 @@ def unrolled_params(
             m[n] = b1 * m[n] + (1 - b1) * g
             v[n] = b2 * v[n] + (1 - b2) * g * g
             m_hat, v_hat = m[n] / (1 - b1**t), v[n] / (1 - b2**t)
-            # sqrt(v_hat + eps^2) instead of sqrt(v_hat): same value to float precision, finite derivative at 0.
-            new[n] = current[n] - lr * m_hat / ((v_hat + eps * eps).sqrt() + eps)
+            # torch.optim.Adam's update; sqrt is taken of 1 where v_hat = 0 (and masked), so its derivative stays
+            # finite for parameters that got no gradient (inf * 0 would be NaN).
+            positive = v_hat > 0
+            root = torch.where(positive, torch.where(positive, v_hat, 1.0).sqrt(), 0.0)
+            new[n] = current[n] - lr * m_hat / (root + eps)
         params = new
     return params, buffers
 
