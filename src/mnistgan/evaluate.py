@@ -1,0 +1,271 @@
+"""`mnistgan eval`: load what to evaluate (a run, a checkpoint, an array file, a folder of PNGs), check it, score it
+beside the real-data reference row, print the table and write eval.json.
+
+The reference row scores n held-out real images (a seeded subset of train[:50000], which the Parzen validation
+split train[50000:51000] never overlaps) against the same test set, under the same protocol; it is computed once
+per (evaluator, data, n, seed, metric) and cached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mnistgan.data import cache_dir, load_split
+from mnistgan.errors import UserError
+from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_metrics
+from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
+
+DEFAULT_N = 10_000  # the protocol: 10,000 samples against the 10,000 test images
+REAL_POOL = 50_000  # the reference row draws from train[:50000]; train[50000:] holds the Parzen validation images
+
+
+@dataclass
+class Target:
+    """Images to evaluate and where they came from."""
+
+    images: np.ndarray  # uint8 (N, 28, 28)
+    kind: str  # run, checkpoint, array, pngs, real
+    source: str
+    run_dir: Path | None = None  # eval.json and memorization.png go here for runs and checkpoints
+    exclude_train: np.ndarray | None = None  # real rows: each image's own training index, skipped by memorization
+
+
+def to_uint8_images(array: np.ndarray, source: str = "images") -> np.ndarray:
+    """uint8 0-255 or float 0-1 images of shape (N, 28, 28), (N, 784) or (N, 1, 28, 28) -> uint8 (N, 28, 28)."""
+    a = np.asarray(array)
+    valid = "(N, 28, 28), (N, 784) or (N, 1, 28, 28)"
+    if a.ndim == 2 and a.shape[1] == 784 or a.ndim == 4 and a.shape[1:] == (1, 28, 28) or a.shape[1:] == (28, 28):
+        a = a.reshape(len(a), 28, 28)
+    else:
+        raise UserError(f"{source}: images must have shape {valid}, got {a.shape}")
+    if len(a) == 0:
+        raise UserError(f"{source}: holds no images (shape {a.shape})")
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    if a.dtype.kind == "f":
+        bad = int((~np.isfinite(a)).sum())
+        if bad:
+            raise UserError(f"{source}: {bad} NaN or infinite pixel values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0 or hi > 1:
+            raise UserError(
+                f"{source}: float images must lie in [0, 1], found values in [{lo:g}, {hi:g}] "
+                "(store 0-255 images as uint8)"
+            )
+        return np.round(a * 255).astype(np.uint8)
+    if a.dtype.kind in "iu":
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 255:
+            raise UserError(f"{source}: integer images must lie in 0-255, found {lo} to {hi}")
+        return a.astype(np.uint8)
+    raise UserError(f"{source}: images must be uint8 (0-255) or float (0-1), got dtype {a.dtype}")
+
+
+def load_array_file(path: Path) -> np.ndarray:
+    """The image array of an .npy file, or of an .npz (its `images` entry, or its only entry)."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
+    if isinstance(data, np.ndarray):
+        return data
+    with data:
+        keys = list(data.files)
+        if "images" in keys:
+            return data["images"]
+        if len(keys) == 1:
+            return data[keys[0]]
+    raise UserError(f"{path}: no `images` array (found {', '.join(keys) or 'none'}); save images as `images`")
+
+
+def load_png_folder(folder: Path) -> np.ndarray:
+    """Grayscale 28x28 PNGs of a folder, in name order, as uint8 (N, 28, 28)."""
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    if not files:
+        raise UserError(f"{folder}: no .png files (and no generator.safetensors): nothing to evaluate")
+    images = []
+    for path in files:
+        try:
+            with Image.open(path) as img:
+                img = img.convert("L")
+                if img.size != (28, 28):
+                    raise UserError(f"{path}: images must be 28x28 pixels, found {img.size[0]}x{img.size[1]}")
+                images.append(np.asarray(img, np.uint8))
+        except (OSError, UnidentifiedImageError) as err:
+            raise UserError(f"cannot read {path}: {err}") from None
+    return np.stack(images)
+
+
+def _take(images: np.ndarray, n: int | None, source: str) -> np.ndarray:
+    if n is None:
+        return images
+    if n > len(images):
+        raise UserError(f"{source} holds {len(images)} images, fewer than --n {n}")
+    return images[:n]
+
+
+def real_target(n: int | None, seed: int) -> Target:
+    """n held-out real images: a seeded subset of train[:50000], each with its own index (for memorization)."""
+    n = DEFAULT_N if n is None else n
+    if n > REAL_POOL:
+        raise UserError(f"--real draws from {REAL_POOL} training images; --n {n} is too many")
+    train, _ = load_split("train")
+    index = np.random.default_rng(seed).permutation(REAL_POOL)[:n]
+    return Target(train[index], "real", f"train[:{REAL_POOL}], seed {seed}", exclude_train=index)
+
+
+def load_target(target: Path, n: int | None = None, seed: int = 0) -> Target:
+    """Resolve a run directory, generator checkpoint, .npz/.npy file or PNG folder into checked uint8 images."""
+    target = Path(target)
+    if not target.exists():
+        raise UserError(f"{target} does not exist (pass a run directory, a .safetensors, .npz, .npy or PNG folder)")
+    if target.is_dir() and (target / "generator.safetensors").is_file() or target.suffix == ".safetensors":
+        from mnistgan.sample import generate, load_generator
+
+        generator, config, step = load_generator(target)
+        images = generate(generator, config, DEFAULT_N if n is None else n, seed=seed)
+        kind = "run" if target.is_dir() else "checkpoint"
+        run_dir = target if target.is_dir() else target.parent
+        return Target(images, kind, f"{target} (step {step}, seed {seed})", run_dir)
+    if target.is_dir():
+        return Target(_take(load_png_folder(target), n, str(target)), "pngs", str(target))
+    if target.suffix in (".npz", ".npy"):
+        images = to_uint8_images(load_array_file(target), str(target))
+        return Target(_take(images, n, str(target)), "array", str(target))
+    raise UserError(
+        f"{target}: cannot evaluate a {target.suffix or 'suffix-less'} file (use .npz, .npy or .safetensors)"
+    )
+
+
+def reference_row(names: list[str], n: int, seed: int, evaluator, reference: Reference) -> dict:  # noqa: ANN001
+    """The real-data row (held-out training images vs the test set), each metric cached on disk by its inputs."""
+    folder = cache_dir() / "eval"
+    train, _ = load_split("train")
+    values, seconds, missing, paths = {}, {}, [], {}
+    for name in names:
+        fields = {"row": "real", "metric": name, "protocol": PROTOCOL_VERSION, "n": n, "seed": seed}
+        fields |= {
+            "evaluator": evaluator.sha256,
+            "train": array_digest(train),
+            "test": array_digest(reference.test_images),
+        }
+        paths[name] = folder / f"real-{name}-{cache_key(fields)[:24]}.json"
+        if paths[name].is_file():
+            try:
+                values.update(json.loads(paths[name].read_text()))
+                continue
+            except (OSError, json.JSONDecodeError):
+                pass
+        missing.append(name)
+    if missing:
+        real = real_target(n, seed)
+        result = evaluate(real.images, missing, seed, evaluator, reference, real.exclude_train)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in missing:
+            before = {k: result["metrics"][k] for k in METRICS[name].keys}
+            tmp = paths[name].with_name(paths[name].name + f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(before))
+            os.replace(tmp, paths[name])
+            values.update(before)
+        seconds = result["seconds"]
+    return {"n": n, "seed": seed, "source": f"train[:{REAL_POOL}] subset", "metrics": values, "seconds": seconds}
+
+
+# Table rows: (label, key, std key, format, what better means).
+ROWS = [
+    ("fd", "fd", None, "{:.3f}", "lower is better"),
+    ("kid", "kid", "kid_std", "{:.5f}", "lower is better"),
+    ("score", "score", "score_std", "{:.3f}", "higher is better, at most 10"),
+    ("modes", "modes", None, "{}", "digits with >= 1% of samples, of 10"),
+    ("digits KL", "digits_kl", None, "{:.4f}", "to the test labels, lower is better"),
+    ("digits TV", "digits_tv", None, "{:.4f}", "to the test labels, lower is better"),
+    ("confidence", "confidence", None, "{:.4f}", "mean top class probability"),
+    ("precision", "precision", None, "{:.4f}", "k=3, quality"),
+    ("recall", "recall", None, "{:.4f}", "k=3, diversity"),
+    ("density", "density", None, "{:.4f}", "k=5, about 1 for real data"),
+    ("coverage", "coverage", None, "{:.4f}", "k=5, higher is better"),
+    ("parzen", "parzen", "parzen_se", "{:.1f}", "nats, see the caveat below"),
+    ("parzen sigma", "parzen_sigma", None, "{:.3f}", "chosen on train[50000:51000]"),
+    ("copies", "copies", None, "{:.4f}", "share closer to a training image than 99% of test images"),
+    ("nn ratio", "nn_ratio", None, "{:.3f}", "median nearest-train distance over the test set's"),
+]
+
+
+def _cell(values: dict, key: str, std: str | None, fmt: str) -> str:
+    if key not in values:
+        return ""
+    text = fmt.format(values[key])
+    return text + (" ± " + fmt.format(values[std]) if std else "")
+
+
+def format_table(model: dict | None, real: dict) -> str:
+    """The model's metrics beside the real-data reference row, one metric per line."""
+    header = ["metric", "model", "real (train vs test)", ""] if model else ["metric", "real (train vs test)", ""]
+    lines = []
+    for label, key, std, fmt, note in ROWS:
+        if key not in real["metrics"] and (model is None or key not in model["metrics"]):
+            continue
+        cells = [label] + ([_cell(model["metrics"], key, std, fmt)] if model else [])
+        lines.append(cells + [_cell(real["metrics"], key, std, fmt), note])
+    for name, row in ([("model", model)] if model else []) + [("real", real)]:
+        if "digits_hist" in row["metrics"]:
+            hist = " ".join(f"{100 * v:.1f}" for v in row["metrics"]["digits_hist"])
+            lines.append([f"digits % ({name})", hist, "", ""][: len(header)])
+    widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *lines]]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    if "parzen" in real["metrics"]:
+        out.append(f"parzen caveat: {CAVEAT}")
+    return "\n".join(out)
+
+
+def run_eval(
+    target: Path | None,
+    real: bool = False,
+    n: int | None = None,
+    metrics: str | list[str] | None = None,
+    seed: int = 0,
+    json_out: Path | None = None,
+) -> dict:
+    """Evaluate a target (or only the real-data row with real=True); return the eval.json record."""
+    t0 = time.perf_counter()
+    names = parse_metrics(metrics)
+    if target is None and not real:
+        raise UserError("give a TARGET (run directory, checkpoint, .npz/.npy, PNG folder) or --real")
+    evaluator = load_evaluator()
+    reference = Reference(evaluator)
+    model = None
+    if target is not None:
+        tgt = load_target(target, n, seed)
+        figure_dir = tgt.run_dir or (Path(json_out).parent if json_out else None)
+        model = evaluate(tgt.images, names, seed, evaluator, reference, tgt.exclude_train, figure_dir)
+        model |= {"target": tgt.source, "kind": tgt.kind}
+        n_real = len(tgt.images)
+    else:
+        n_real = DEFAULT_N if n is None else n
+    ref_row = reference_row(names, n_real, seed, evaluator, reference)
+    record = {
+        "protocol": f"{n_real} images vs the {len(reference.test_images)} MNIST test images",
+        "evaluator_sha256": evaluator.sha256,
+        "model": model,
+        "real": ref_row,
+        "parzen_caveat": CAVEAT,
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+    }
+    outputs = [Path(json_out)] if json_out else []
+    if model is not None and tgt.kind == "run":
+        outputs.append(Path(target) / "eval.json")
+    for path in outputs:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(tmp, path)
+    record["written"] = [str(p) for p in outputs]
+    return record
