@@ -176,7 +176,58 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = [add_train, add_sample, add_plot, add_ablate]
+def add_eval(sub: argparse._SubParsersAction) -> None:
+    """`mnistgan eval`."""
+    p = sub.add_parser("eval", help="score a generator or images with the metrics, beside the real-data row")
+    target_help = "run directory, generator .safetensors, .npz/.npy of images, or folder of PNGs"
+    p.add_argument("target", nargs="?", type=Path, default=None, help=target_help)
+    p.add_argument("--real", action="store_true", help="score only held-out real images (the reference row)")
+    p.add_argument("--n", type=_positive_int, default=None, help="samples (default 10000; files: all they hold)")
+    p.add_argument("--metrics", default="all", help="comma-separated metric names, or all (default)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed for generators, subset seed for --real")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.set_defaults(func=cmd_eval)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate, print the table, say where the results went."""
+    from mnistgan.evaluate import format_table, run_eval
+
+    if args.target is not None and args.real:
+        raise UserError("give a TARGET or --real, not both (every table already shows the real row)")
+    record = run_eval(args.target, args.real, args.n, args.metrics, args.seed, args.json)
+    print(f"{record['protocol']}; evaluator {record['evaluator_sha256'][:12]}")
+    print(format_table(record["model"], record["real"]))
+    print(f"wall time {record['wall_seconds']:.1f} s")
+    for path in record["written"]:
+        print(f"wrote {path}")
+    return 0
+
+
+def add_evaluator(sub: argparse._SubParsersAction) -> None:
+    """`mnistgan evaluator train`."""
+    p = sub.add_parser("evaluator", help="the evaluator network the metrics use")
+    actions = p.add_subparsers(dest="action", required=True)
+    t = actions.add_parser("train", help="train the evaluator CNN with a fixed seed")
+    t.add_argument("--out", type=Path, default=Path("evaluator.safetensors"), help="weights file (JSON beside it)")
+    t.add_argument("--seed", type=_nonneg_int, default=0, help="random seed (default 0, the shipped weights)")
+    t.add_argument("--epochs", type=_positive_int, default=None, help="epochs (default 4, the shipped weights)")
+    t.set_defaults(func=cmd_evaluator_train)
+
+
+def cmd_evaluator_train(args: argparse.Namespace) -> int:
+    """Train the evaluator and print its accuracy and SHA-256."""
+    from mnistgan.metrics.evaluator_train import EvaluatorConfig, train_evaluator
+
+    config = EvaluatorConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
+    record = train_evaluator(args.out, config)
+    print(f"test accuracy {record['test_accuracy']:.4f}, SHA-256 {record['sha256']}")
+    print(f"wrote {args.out} and {args.out.with_suffix('.json')}; to ship them, copy both into src/mnistgan/weights/")
+    print("and set EVALUATOR_SHA256 in src/mnistgan/metrics/evaluator.py (this changes every metric: say so)")
+    return 0
+
+
+COMMANDS = [add_train, add_sample, add_plot, add_ablate, add_eval, add_evaluator]
 
 
 def build_parser() -> argparse.ArgumentParser:

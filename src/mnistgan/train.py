@@ -27,6 +27,7 @@ from mnistgan.checkpoint import (
 from mnistgan.config import TrainConfig, load_config, save_config
 from mnistgan.data import Batcher, load_split
 from mnistgan.errors import NonFiniteError, UserError
+from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.sample import generate, make_grid, save_gif, save_png, to_uint8
 
@@ -167,6 +168,12 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
             bar.update(done - bar.n)
         if done % config.print_every == 0 and not quiet:
             tqdm.write(f"Step {done}: Generator Loss: {g_loss.item():.4f}, Discriminator Loss: {d_loss.item():.4f}")
+
+        # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl (evaluator loaded once).
+        if config.eval_every and done % config.eval_every == 0:
+            m = log_metrics(G, config, out_dir, done)
+            if not quiet:
+                tqdm.write(f"Step {done}: fd {m['fd']:.2f}, score {m['score']:.2f}, modes {m['modes']}")
 
         # Save progress grid and checkpoint.
         if done % config.snapshot_every == 0:

@@ -28,9 +28,7 @@ def nearest_train(images: np.ndarray, train: np.ndarray, exclude: np.ndarray | N
     q = np.asarray(images, np.float32).reshape(len(images), -1) / 255.0
     bank = np.asarray(train, np.float32).reshape(len(train), -1) / 255.0
     _, idx = nearest_sq(q, bank, exclude)  # float32 search: the argmin is right up to near-ties
-    diff = (
-        np.asarray(images, np.float64).reshape(len(q), -1) - np.asarray(train, np.float64).reshape(len(bank), -1)[idx]
-    )
+    diff = np.asarray(images, np.float64).reshape(len(q), -1) - np.asarray(train[idx], np.float64).reshape(len(q), -1)
     return np.sqrt((diff * diff).sum(1)) / 255.0, idx  # exact float64 distance to the neighbour found
 
 

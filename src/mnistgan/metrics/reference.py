@@ -91,15 +91,16 @@ class Reference:
         def compute() -> dict[str, np.ndarray]:
             feats, _ = embed(self.evaluator, self.test_images)
             mu, sigma = gaussian_stats(feats)
-            return {
-                "features": feats,
-                "mu": mu,
-                "sigma": sigma,
-                "r_pr": kth_nn_sq(feats, K_PR),
-                "r_dc": kth_nn_sq(feats, K_DC),
-            }
+            return {"features": feats, "mu": mu, "sigma": sigma}
 
-        return cached_arrays("features", {**self._fields, "k_pr": K_PR, "k_dc": K_DC}, compute)
+        return cached_arrays("features", self._fields, compute)
+
+    @cached_property
+    def _radii(self) -> dict[str, np.ndarray]:
+        def compute() -> dict[str, np.ndarray]:
+            return {"r_pr": kth_nn_sq(self.features, K_PR), "r_dc": kth_nn_sq(self.features, K_DC)}
+
+        return cached_arrays("radii", {**self._fields, "k_pr": K_PR, "k_dc": K_DC}, compute)
 
     @property
     def features(self) -> np.ndarray:
@@ -119,12 +120,12 @@ class Reference:
     @property
     def radii_pr(self) -> np.ndarray:
         """Squared distance of each test feature to its K_PR-th nearest other test feature."""
-        return self._features["r_pr"]
+        return self._radii["r_pr"]
 
     @property
     def radii_dc(self) -> np.ndarray:
         """Squared distance of each test feature to its K_DC-th nearest other test feature."""
-        return self._features["r_dc"]
+        return self._radii["r_dc"]
 
     @cached_property
     def test_nn_dist(self) -> np.ndarray:

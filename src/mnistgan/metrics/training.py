@@ -1,0 +1,62 @@
+"""Metrics during training: `fd`, `score` and `digits` of a fixed noise batch, one row of metrics.jsonl per call.
+
+The evaluator and the test set's statistics are loaded on the first call and kept for the rest of the process, so
+an evaluation every N steps costs one generator pass and one evaluator pass over `eval_samples` images.
+FD from 2,000 samples is biased upward against the 10,000-sample protocol of `mnistgan eval` (FD's bias shrinks
+like 1/n); the curve is for watching a run, the final number comes from `mnistgan eval`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from torch import nn
+
+from mnistgan.config import TrainConfig
+from mnistgan.metrics.core import evaluate
+from mnistgan.metrics.evaluator import load_evaluator
+from mnistgan.metrics.reference import Reference
+
+IN_TRAINING = ["fd", "score", "digits"]
+EVAL_NOISE_SEED = 2**31 - 2  # the same noise at every evaluation, so the curve shows the generator changing
+_REFERENCES: dict[str, Reference] = {}
+
+
+def _reference() -> Reference:
+    evaluator = load_evaluator()  # cached per process after the first load and hash check
+    if evaluator.sha256 not in _REFERENCES:
+        _REFERENCES[evaluator.sha256] = Reference(evaluator)
+    return _REFERENCES[evaluator.sha256]
+
+
+def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: int) -> dict:
+    """Score config.eval_samples samples of `generator` and append the row to out_dir/metrics.jsonl."""
+    from mnistgan.sample import generate
+
+    t0 = time.perf_counter()
+    reference = _reference()
+    was_training = generator.training
+    images = generate(generator.eval(), config, config.eval_samples, seed=EVAL_NOISE_SEED)
+    generator.train(was_training)
+    result = evaluate(images, IN_TRAINING, 0, reference.evaluator, reference)
+    row = {"step": step, **result["metrics"], "n": len(images), "eval_seconds": time.perf_counter() - t0}
+    path = Path(out_dir) / "metrics.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    kept = [line for line in lines if line.strip() and _step(line) < step]  # drops rows past a resumed step
+    if len(kept) != len(lines):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, path)
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+    return row
+
+
+def _step(line: str) -> float:
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return float("inf")  # a torn line is dropped
