@@ -1,0 +1,214 @@
+"""Training speed of the tutorial preset against its own matrix multiplications and a naive PyTorch rewrite.
+
+    .venv/bin/python benchmarks/train_speed.py [--reps 7] [--steps 200] [--threads N] [--device auto] [--profile]
+
+Variants, timed in interleaved rounds (the order rotates every round) because the machine is shared and its load
+drifts; each figure is the median over rounds, and each ratio is the median of the per-round ratios:
+- step:      the real training step, exactly as `mnistgan train` runs it (batch drawn from the uint8 tensor, noise,
+             GANStep with the engine it picks, fused Adam for both networks), tutorial preset, batch 128, float32.
+- autograd:  the same GANStep forced onto its autograd engine (the path every non-MLP remedy takes).
+- matmul:    only the step's 12 matrix multiplications (same shapes and transposes, same threads), back to back into
+             preallocated outputs: 0.42 GFLOP a step; the floor for this model on this machine.
+- naive:     a typical PyTorch rewrite written here: nn.Sequential with Sigmoid + BCELoss, D on real and fake
+             separately, a second D pass for the G step, foreach Adam.
+Targets (issue 5): step time <= 1.5x matmul time; step >= 2.5x naive steps/s.
+
+What the profile showed (``--profile``, torch.profiler, 2 threads, 200 steps each, on the shared 2-core machine):
+- The old eager step (now the autograd engine) spent about 55% of its CPU time in matmuls (addmm/mm, forward and
+  autograd's backward), and the rest in autograd bookkeeping (graph nodes, AccumulateGrad-like grad assignment,
+  two autograd.grad calls with a retained graph), sigmoid/softplus/mean pieces of the losses and their backward
+  kernels, the torch.cat of real and fake, and the two fused Adam calls.
+- The manual engine runs the same 12 matmuls plus a few fused elementwise kernels (threshold_backward for ReLU,
+  sigmoid_backward, in-place relu_/sigmoid_ on addmm outputs); G(z) is written straight into the second half of
+  D's input buffer, so there is no cat of the fake half; weight gradients go into p.grad with mm(out=). What is left
+  besides matmuls is mostly the fused Adam step (one kernel per parameter, 8 in all) and the batch gather.
+- Matmul efficiency: the (256,784)^T(256,256) and (128,784)(784,256) products dominate; the tiny (.,1) products of
+  D's last layer cost launch overhead only.
+See the numbers printed by this script for the current machine; the README's speed section records one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from mnistgan.config import preset_config
+from mnistgan.data import Batcher, load_split
+from mnistgan.models import build_discriminator, build_generator, sample_noise
+from mnistgan.step import GANStep, get_objective, make_optimizers, physical_cores
+from mnistgan.train import resolve_device
+
+
+def make_train_step(config, images, device, engine: str = "auto"):  # noqa: ANN001, ANN201
+    """A closure running one real training step (data, noise, GANStep), as train.py does."""
+    torch.manual_seed(config.seed)
+    batcher = Batcher(images, config.batch_size, config.seed, device)
+    G, D = build_generator(config).to(device), build_discriminator(config).to(device)
+    opt_g, opt_d = make_optimizers(G, D, config, device)
+    step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss), engine=engine)
+    noise_gen = torch.Generator(device=device).manual_seed(config.seed)
+    counter = [0]
+
+    def run() -> None:
+        real = batcher.batch(counter[0])
+        z = sample_noise(config.batch_size, config.z_dim, config.noise, noise_gen, device)
+        step(real, z)
+        counter[0] += 1
+
+    return run, step.engine
+
+
+def make_matmul_only(config, device):  # noqa: ANN001, ANN201
+    """The step's matrix multiplications alone (tutorial MLP pair), into preallocated outputs; returns (run, flops)."""
+    B, zd, hg, hd, px = config.batch_size, config.z_dim, config.g_hidden, config.d_hidden, 784
+    r = lambda *s: torch.randn(*s, device=device)  # noqa: E731
+    W1g, W2g, W1d, W2d = r(hg, zd), r(px, hg), r(hd, px), r(1, hd)
+    z, hG, x, hD = r(B, zd), r(B, hg), r(2 * B, px), r(2 * B, hd)
+    gl, gD, gF, gG = r(2 * B, 1), r(2 * B, hd), r(B, px), r(B, hg)
+    outs = {k: torch.empty(*s, device=device) for k, s in {
+        "hG": (B, hg), "fake": (B, px), "hD": (2 * B, hd), "logit": (2 * B, 1), "dW2d": (1, hd), "dhD": (2 * B, hd),
+        "dW1d": (hd, px), "dhF": (B, hd), "dfake": (B, px), "dW2g": (px, hg), "dhG": (B, hg), "dW1g": (hg, zd),
+    }.items()}  # fmt: skip
+    calls = [
+        (z, W1g.t(), "hG"),
+        (hG, W2g.t(), "fake"),
+        (x, W1d.t(), "hD"),
+        (hD, W2d.t(), "logit"),  # forward
+        (gl.t(), hD, "dW2d"),
+        (gl, W2d, "dhD"),
+        (gD.t(), x, "dW1d"),  # D loss -> D weights
+        (gl[B:], W2d, "dhF"),
+        (gD[B:], W1d, "dfake"),  # G loss through D to G(z)
+        (gF.t(), hG, "dW2g"),
+        (gF, W2g, "dhG"),
+        (gG.t(), z, "dW1g"),  # through G
+    ]
+    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in calls)
+
+    def run() -> None:
+        for a, b, name in calls:
+            torch.mm(a, b, out=outs[name])
+
+    return run, flops
+
+
+def make_naive(config, images, device):  # noqa: ANN001, ANN201
+    """A typical PyTorch rewrite: Sequential + Sigmoid + BCELoss, three D passes, foreach Adam."""
+    torch.manual_seed(config.seed)
+    batcher = Batcher(images, config.batch_size, config.seed, device)
+    G = nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid()).to(device)
+    D = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 1), nn.Sigmoid()).to(device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, foreach=True)
+    bce = nn.BCELoss()
+    B = config.batch_size
+    ones, zeros = torch.ones(B, 1, device=device), torch.zeros(B, 1, device=device)
+    counter = [0]
+
+    def run() -> None:
+        real = batcher.batch(counter[0])
+        z = torch.rand(B, 100, device=device) * 2 - 1
+        fake = G(z)
+        d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = bce(D(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        counter[0] += 1
+
+    return run
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(run, steps: int, device: torch.device) -> float:  # noqa: ANN001
+    """Steps per second of `steps` calls of run()."""
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        run()
+    _sync(device)
+    return steps / (time.perf_counter() - t0)
+
+
+def profile(variants: dict, steps: int, device: torch.device) -> None:
+    """Print torch.profiler's top operators for each variant."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as tprofile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    for name, run in variants.items():
+        with tprofile(activities=acts) as prof:
+            for _ in range(steps):
+                run()
+            _sync(device)
+        print(f"\n=== profile: {name} ({steps} steps) ===")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=14, max_name_column_width=36))
+
+
+def main() -> None:
+    """Parse flags, time the variants in interleaved rounds, print medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=7, help="interleaved rounds; medians are over these")
+    parser.add_argument("--steps", type=int, default=200, help="steps timed per variant per round")
+    parser.add_argument("--threads", type=int, default=0, help="0: one per physical core, as training uses")
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda: the same command runs on a GPU")
+    parser.add_argument("--profile", action="store_true", help="also print torch.profiler tables")
+    args = parser.parse_args()
+
+    threads = args.threads or physical_cores()
+    torch.set_num_threads(threads)
+    device = resolve_device(args.device)
+    config = preset_config("tutorial", device=device.type)
+    images, _ = load_split("train", config.dataset, config.data_dir)
+    step_run, engine = make_train_step(config, images, device)
+    matmul_run, flops = make_matmul_only(config, device)
+    variants = {
+        "step": step_run,
+        "autograd": make_train_step(config, images, device, engine="autograd")[0],
+        "matmul": matmul_run,
+        "naive": make_naive(config, images, device),
+    }
+    print(f"device {device}, threads {threads}, torch {torch.__version__}, batch {config.batch_size}, float32")
+    print(f"step engine: {engine}; matmul-only work: {flops / 1e9:.3f} GFLOP/step")
+    for run in variants.values():  # warm-up: allocator, kernels, lazy Adam state
+        time_steps(run, 20, device)
+    if args.profile:
+        profile(variants, args.steps, device)
+
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for rep in range(args.reps):
+        order = names[rep % len(names) :] + names[: rep % len(names)]
+        for name in order:
+            rates[name].append(time_steps(variants[name], args.steps, device))
+        print(f"round {rep + 1}: " + ", ".join(f"{n} {rates[n][-1]:.0f}" for n in names) + " steps/s", flush=True)
+
+    med = {name: statistics.median(r) for name, r in rates.items()}
+    ratio = lambda a, b: statistics.median(x / y for x, y in zip(rates[a], rates[b]))  # noqa: E731
+    print("\nmedian steps/s: " + ", ".join(f"{n} {med[n]:.0f}" for n in names))
+    print(f"matmul-only throughput: {med['matmul'] * flops / 1e9:.0f} GFLOP/s")
+    print(f"step time / matmul-only time: {ratio('matmul', 'step'):.2f}x  (target <= 1.5x)")
+    print(f"step speed / naive speed:     {ratio('step', 'naive'):.2f}x  (target >= 2.5x)")
+    print(f"step speed / autograd engine: {ratio('step', 'autograd'):.2f}x")
+    print(f"70,000 tutorial steps at the median rate: {70_000 / med['step'] / 60:.1f} min")
+    # Conv architecture samples/s: not measured yet. No conv arch exists in mnistgan.models (issue 4 adds it); add
+    # a variant here with make_train_step(preset_config(<conv preset>), ...) and report batch_size * steps/s.
+    print("conv architecture samples/s: n/a (no conv architecture in mnistgan.models yet)")
+    # Evaluator images/s: not measured yet. mnistgan.metrics does not exist yet (evaluation issue); time its
+    # evaluator network's forward on a (N, 784) batch here when it lands.
+    print("evaluator images/s: n/a (mnistgan.metrics does not exist yet)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""One GAN training step: forward, losses, gradients and both optimizer updates, for every preset.
+
+The tutorial's step (its single ``sess.run``): one forward pass of G and D on the same real batch and the same z;
+from that one forward, the D loss's gradient for D's parameters and the G loss's gradient for G's parameters; then
+each Adam applies its update. ``GANStep`` does that with one of two engines behind the same call:
+
+- ``manual``: a hand-written forward and backward for plain MLP pairs (any widths, any depth of Linear + ReLU layers)
+  with a loss whose logit gradients have a closed form. It runs the minimum set of matrix multiplications (12 for the
+  tutorial's pair: 4 forward, 8 backward), writes weight gradients straight into ``p.grad`` with ``torch.mm(out=)``,
+  and skips autograd's graph bookkeeping, which dominated the eager step's overhead (see benchmarks/train_speed.py).
+- ``autograd``: the same step through autograd, for everything the manual engine does not cover (penalties, feature
+  matching, conv nets, spectral norm, minibatch layers, ...). A remedy that cannot use the fast engine falls back
+  here automatically; both engines give the same weights to float tolerance (tests/test_step.py).
+
+Statistics (losses, mean D(x), mean D(G(z)), gradient norms) are returned as device tensors and only when asked for,
+so the training loop never syncs with the host between its logging intervals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from mnistgan import losses
+from mnistgan.errors import UserError
+
+Tensor = torch.Tensor
+
+
+# Objectives ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A GAN loss pair on discriminator logits, plus (optionally) its closed-form gradient for the fast engine.
+
+    d_loss(real_logits, fake_logits) and g_loss(real_logits, fake_logits) return scalars; logits are (B, 1).
+    logit_grads(real_logits, fake_logits) -> (dD/dreal, dD/dfake, dG/dfake), each (B, 1): the derivative of the D loss
+    with respect to the real and fake logits and of the G loss with respect to the fake logits (the G loss's
+    dependence on real logits, as in relativistic losses, reaches only D's parameters, which the G loss never updates).
+    None means the loss has no closed form here and the step uses autograd.
+    """
+
+    name: str
+    d_loss: Callable[[Tensor, Tensor], Tensor]
+    g_loss: Callable[[Tensor, Tensor], Tensor]
+    logit_grads: Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]] | None = None
+
+
+def _nsgan_logit_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    # d/dl softplus(-l) = sigmoid(l) - 1 and d/dl softplus(l) = sigmoid(l); each loss is a mean over B rows.
+    inv_b = 1.0 / real.shape[0]
+    s_real, s_fake = torch.sigmoid(real), torch.sigmoid(fake)
+    d_fake = s_fake * inv_b
+    return (s_real - 1.0).mul_(inv_b), d_fake, d_fake - inv_b
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "nsgan": Objective(
+        "nsgan",
+        d_loss=losses.d_loss_nsgan,
+        g_loss=lambda real_logits, fake_logits: losses.g_loss_nsgan(fake_logits),
+        logit_grads=_nsgan_logit_grads,
+    ),
+}
+
+
+def get_objective(name: str) -> Objective:
+    """The objective registered under `name`."""
+    if name not in OBJECTIVES:
+        raise UserError(f"unknown loss {name!r}; valid losses: {', '.join(OBJECTIVES)}")
+    return OBJECTIVES[name]
+
+
+# Statistics ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepStats:
+    """Device tensors (0-d) describing one step; read them (``.item()``) only when logging."""
+
+    d_loss: Tensor
+    g_loss: Tensor
+    d_real: Tensor  # mean D(x) = mean sigmoid(real logits)
+    d_fake: Tensor  # mean D(G(z))
+    d_grad_norm: Tensor  # global L2 norm of D's gradient (zero when D was not updated)
+    g_grad_norm: Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        """Host floats for a log row: one sync for all six values."""
+        names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
+        values = torch.stack([getattr(self, n).detach().float() for n in names]).tolist()
+        return dict(zip(names, values))
+
+
+def _grad_norm(params: list[nn.Parameter]) -> Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros((), device=params[0].device)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+# Manual engine helpers ----------------------------------------------------------------------------------------------
+
+
+def mlp_layers(net: nn.Module) -> list[nn.Linear] | None:
+    """The Linear layers of a plain MLP (Linear, ReLU, ..., Linear) the manual engine can run, else None.
+
+    Only the package's own MLP classes qualify, exactly (not subclasses), with no parametrizations (spectral norm)
+    or hooks, so a remedy that changes the network silently gets the autograd engine instead of a wrong gradient.
+    """
+    from mnistgan.models import MLPDiscriminator, MLPGenerator
+
+    if type(net) not in (MLPGenerator, MLPDiscriminator):
+        return None
+    layers = [m for m in net.modules() if m is not net]
+    if not all(type(m) is nn.Linear for m in layers) or len(layers) < 1:
+        return None
+    for m in (net, *layers):
+        if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or parametrize.is_parametrized(m):
+            return None
+        if any(p.grad_fn is not None for p in m.parameters(recurse=False)):
+            return None
+    if any(m.bias is None for m in layers):
+        return None
+    return layers
+
+
+# The step -----------------------------------------------------------------------------------------------------------
+
+
+class GANStep:
+    """Callable training step: ``step(real, z, stats=False)`` updates D and G and returns StepStats when asked.
+
+    real (B, 784) in [0, 1], z (B, z_dim). ``update_d`` / ``update_g`` let schedules such as n_critic skip one
+    network's update; the tutorial updates both every step. ``engine``: "auto" picks "manual" when the models and
+    objective allow it, "autograd" otherwise; forcing "manual" where it cannot run is an error.
+    """
+
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+        objective: Objective,
+        engine: str = "auto",
+    ) -> None:
+        self.G, self.D, self.opt_g, self.opt_d, self.objective = G, D, opt_g, opt_d, objective
+        self.g_params, self.d_params = list(G.parameters()), list(D.parameters())
+        g_layers, d_layers = mlp_layers(G), mlp_layers(D)
+        manual_ok = g_layers is not None and d_layers is not None and objective.logit_grads is not None
+        if engine == "auto":
+            engine = "manual" if manual_ok else "autograd"
+        if engine == "manual" and not manual_ok:
+            raise UserError("the manual step engine needs plain MLP models and a loss with closed-form logit grads")
+        if engine not in ("manual", "autograd"):
+            raise UserError(f"unknown step engine {engine!r}; valid: auto, manual, autograd")
+        self.engine = engine
+        self.g_layers, self.d_layers = g_layers or [], d_layers or []
+        if engine == "manual":
+            for p in self.g_params + self.d_params:  # gradients are written in place into these buffers
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+
+    def __call__(self, real: Tensor, z: Tensor, *, update_d: bool = True, update_g: bool = True, stats: bool = False):
+        """One step; returns StepStats (device tensors) when stats, else None."""
+        if self.engine == "manual":
+            with torch.no_grad():
+                out = self._manual(real, z, update_d, update_g, stats)
+        else:
+            out = self._autograd(real, z, update_d, update_g, stats)
+        # Update D and G: both gradients exist before either optimizer changes a weight.
+        if update_d:
+            self.opt_d.step()
+        if update_g:
+            self.opt_g.step()
+        return out
+
+    # Autograd engine: the reference semantics, and the fallback for every remedy.
+    def _autograd(self, real: Tensor, z: Tensor, update_d: bool, update_g: bool, stats: bool):
+        B = real.shape[0]
+        fake = self.G(z)  # (B, 784)
+        logits = self.D(torch.cat([real, fake]))  # (2B, 1): one D pass over real and fake together
+        real_logits, fake_logits = logits[:B], logits[B:]
+        d_loss = self.objective.d_loss(real_logits, fake_logits)
+        g_loss = self.objective.g_loss(real_logits, fake_logits)
+        # Each loss's gradient for its own network only (the tutorial's var_list), both from this one forward.
+        if update_d:
+            d_grads = torch.autograd.grad(d_loss, self.d_params, retain_graph=update_g)
+            for p, g in zip(self.d_params, d_grads):
+                p.grad = g
+        if update_g:
+            g_grads = torch.autograd.grad(g_loss, self.g_params)
+            for p, g in zip(self.g_params, g_grads):
+                p.grad = g
+        if not stats:
+            return None
+        with torch.no_grad():
+            return self._stats(d_loss.detach(), g_loss.detach(), real_logits, fake_logits, update_d, update_g)
+
+    def _stats(self, d_loss, g_loss, real_logits, fake_logits, update_d, update_g) -> StepStats:  # noqa: ANN001
+        zero = torch.zeros((), device=real_logits.device)
+        return StepStats(
+            d_loss=d_loss,
+            g_loss=g_loss,
+            d_real=torch.sigmoid(real_logits).mean(),
+            d_fake=torch.sigmoid(fake_logits).mean(),
+            d_grad_norm=_grad_norm(self.d_params) if update_d else zero,
+            g_grad_norm=_grad_norm(self.g_params) if update_g else zero,
+        )
+
+    # Manual engine: the same mathematics, written out for Linear/ReLU stacks.
+    def _manual(self, real: Tensor, z: Tensor, update_d: bool, update_g: bool, stats: bool):
+        B = real.shape[0]
+        # Forward G: hidden activations kept for the backward pass.
+        g_acts = [z]  # inputs of each G layer: z (B, z_dim), then (B, g_hidden) ...
+        h = z
+        for layer in self.g_layers[:-1]:
+            h = torch.addmm(layer.bias, h, layer.weight.t()).relu_()
+            g_acts.append(h)
+        last = self.g_layers[-1]
+        x = torch.empty(2 * B, last.weight.shape[0], dtype=real.dtype, device=real.device)  # (2B, 784)
+        x[:B].copy_(real)
+        fake = x[B:]
+        torch.addmm(last.bias, h, last.weight.t(), out=fake).sigmoid_()  # G(z) written straight into D's input
+
+        # Forward D over real and fake together.
+        d_acts = [x]
+        h = x
+        for layer in self.d_layers[:-1]:
+            h = torch.addmm(layer.bias, h, layer.weight.t()).relu_()
+            d_acts.append(h)
+        logits = torch.addmm(self.d_layers[-1].bias, h, self.d_layers[-1].weight.t())  # (2B, 1)
+        real_logits, fake_logits = logits[:B], logits[B:]
+        d_real, d_fake, g_fake = self.objective.logit_grads(real_logits, fake_logits)  # (B, 1) each
+
+        # Backward of the D loss into D's weights (not into x: nothing upstream of D's input is trained by it).
+        if update_d:
+            grad = torch.cat([d_real, d_fake])  # (2B, 1)
+            for i in range(len(self.d_layers) - 1, -1, -1):
+                layer, a = self.d_layers[i], d_acts[i]
+                torch.mm(grad.t(), a, out=layer.weight.grad)
+                torch.sum(grad, 0, out=layer.bias.grad)
+                if i > 0:
+                    grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
+
+        # Backward of the G loss: through D on the fake rows only (D's weights get nothing), then through G.
+        if update_g:
+            grad = g_fake  # (B, 1)
+            for i in range(len(self.d_layers) - 1, 0, -1):
+                grad = torch.ops.aten.threshold_backward(grad @ self.d_layers[i].weight, d_acts[i][B:], 0)
+            grad = grad @ self.d_layers[0].weight  # dG_loss / dfake (B, 784)
+            grad = torch.ops.aten.sigmoid_backward(grad, fake)
+            for i in range(len(self.g_layers) - 1, -1, -1):
+                layer, a = self.g_layers[i], g_acts[i]
+                torch.mm(grad.t(), a, out=layer.weight.grad)
+                torch.sum(grad, 0, out=layer.bias.grad)
+                if i > 0:
+                    grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
+
+        if not stats:
+            return None
+        d_loss = self.objective.d_loss(real_logits, fake_logits)
+        g_loss = self.objective.g_loss(real_logits, fake_logits)
+        return self._stats(d_loss, g_loss, real_logits, fake_logits, update_d, update_g)
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (hyperthread siblings counted once); torch's default counts both."""
+    try:
+        allowed = os.sched_getaffinity(0)
+    except AttributeError:  # not Linux: no topology to read
+        return os.cpu_count() or 1
+    cores = set()
+    for cpu in allowed:
+        try:
+            siblings = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read_text().strip()
+        except OSError:
+            siblings = str(cpu)
+        cores.add(siblings)
+    return max(1, len(cores))
+
+
+def make_optimizers(G: nn.Module, D: nn.Module, config, device: torch.device):  # noqa: ANN001 - config: TrainConfig
+    """Two Adams, each on its own network's parameters (fused kernels on CPU and CUDA)."""
+    fused = device.type in ("cpu", "cuda")
+    betas = (config.beta1, config.beta2)
+    opt_g = torch.optim.Adam(G.parameters(), config.lr_g, betas, config.adam_eps, fused=fused)
+    opt_d = torch.optim.Adam(D.parameters(), config.lr_d, betas, config.adam_eps, fused=fused)
+    return opt_g, opt_d
+
+
+__all__ = [
+    "GANStep",
+    "Objective",
+    "OBJECTIVES",
+    "StepStats",
+    "get_objective",
+    "make_optimizers",
+    "mlp_layers",
+    "physical_cores",
+]

@@ -1,0 +1,184 @@
+"""GANStep against a straightforward autograd reference: same weights after a few steps, same statistics."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnistgan.config import TrainConfig
+from mnistgan.errors import UserError
+from mnistgan.models import MLPDiscriminator, build_discriminator, build_generator
+from mnistgan.step import GANStep, Objective, get_objective, make_optimizers, mlp_layers
+
+STEPS = 5
+TOL = 1e-5  # float32 round-off through Adam (which divides by sqrt(v)) over a few steps; updates are ~1e-2
+
+
+def _setup(config: TrainConfig, device: str = "cpu"):
+    torch.manual_seed(config.seed)
+    G, D = build_generator(config).to(device), build_discriminator(config).to(device)
+    return G, D
+
+
+def _batches(config: TrainConfig, n: int, device: str = "cpu"):
+    gen = torch.Generator().manual_seed(123)
+    out = []
+    for _ in range(n):
+        real = torch.rand(config.batch_size, 784, generator=gen)
+        z = torch.rand(config.batch_size, config.z_dim, generator=gen) * 2 - 1
+        out.append((real.to(device), z.to(device)))
+    return out
+
+
+def _reference(G: nn.Module, D: nn.Module, config: TrainConfig, batches, simultaneous: bool = True):
+    """The tutorial's step written plainly: sigmoid + BCE, a second D pass for G, plain (for-loop) Adam."""
+    betas = (config.beta1, config.beta2)
+    opt_g = torch.optim.Adam(G.parameters(), config.lr_g, betas, config.adam_eps, foreach=False)
+    opt_d = torch.optim.Adam(D.parameters(), config.lr_d, betas, config.adam_eps, foreach=False)
+    ones, zeros = torch.ones(config.batch_size, 1), torch.zeros(config.batch_size, 1)
+    rows = []
+    for real, z in batches:
+        fake = G(z)
+        d_real, d_fake = torch.sigmoid(D(real)), torch.sigmoid(D(fake.detach()))
+        d_loss = F.binary_cross_entropy(d_real, ones) + F.binary_cross_entropy(d_fake, zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        if not simultaneous:  # the common (but not the tutorial's) order: G's step sees the updated D
+            opt_d.step()
+        g_loss = F.binary_cross_entropy(torch.sigmoid(D(fake)), ones)
+        opt_g.zero_grad()
+        g_loss.backward(inputs=list(G.parameters()))  # G's loss updates G only
+        if simultaneous:
+            opt_d.step()
+        opt_g.step()
+        rows.append((d_loss.item(), g_loss.item(), d_real.mean().item(), d_fake.mean().item()))
+    return rows
+
+
+def _run_step(G, D, config, batches, engine, device="cpu", objective=None):  # noqa: ANN001, ANN202
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device(device))
+    step = GANStep(G, D, opt_g, opt_d, objective or get_objective("nsgan"), engine=engine)
+    stats = [step(real, z, stats=True).as_floats() for real, z in batches]
+    return step, stats
+
+
+def _max_diff(a: nn.Module, b: nn.Module) -> float:
+    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("engine", ["manual", "autograd"])
+@pytest.mark.parametrize("sizes", [{}, {"z_dim": 16, "g_hidden": 32, "d_hidden": 48, "batch_size": 8}])
+def test_step_matches_reference(engine: str, sizes: dict) -> None:
+    config = TrainConfig(lr_g=2e-3, lr_d=1e-3, **sizes)  # larger, unequal rates: updates far above round-off
+    G, D = _setup(config)
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+    Gr, Dr = copy.deepcopy(G), copy.deepcopy(D)
+    batches = _batches(config, STEPS)
+    step, stats = _run_step(G, D, config, batches, engine)
+    ref = _reference(Gr, Dr, config, batches)
+
+    assert step.engine == engine
+    assert _max_diff(G, Gr) < TOL and _max_diff(D, Dr) < TOL
+    assert _max_diff(G, G0) > 100 * TOL and _max_diff(D, D0) > 100 * TOL  # the weights really moved
+    for row, (d_loss, g_loss, d_real, d_fake) in zip(stats, ref):
+        assert row["d_loss"] == pytest.approx(d_loss, abs=1e-5)
+        assert row["g_loss"] == pytest.approx(g_loss, abs=1e-5)
+        assert row["d_real"] == pytest.approx(d_real, abs=1e-6)
+        assert row["d_fake"] == pytest.approx(d_fake, abs=1e-6)
+
+
+def test_reference_distinguishes_update_order() -> None:
+    """Control: updating D before computing G's gradient gives weights far outside TOL, so the test above can fail."""
+    config = TrainConfig(lr_g=2e-3, lr_d=1e-3)
+    G, D = _setup(config)
+    Gs, Ds = copy.deepcopy(G), copy.deepcopy(D)
+    batches = _batches(config, STEPS)
+    _run_step(G, D, config, batches, "manual")
+    _reference(Gs, Ds, config, batches, simultaneous=False)
+    assert _max_diff(G, Gs) > 100 * TOL
+
+
+def test_grad_norms_match_between_engines() -> None:
+    config = TrainConfig()
+    batches = _batches(config, 2)
+    norms = {}
+    for engine in ["manual", "autograd"]:
+        G, D = _setup(config)
+        _, stats = _run_step(G, D, config, batches, engine)
+        norms[engine] = [(s["d_grad_norm"], s["g_grad_norm"]) for s in stats]
+        assert all(d > 0 and g > 0 for d, g in norms[engine])
+    for (dm, gm), (da, ga) in zip(norms["manual"], norms["autograd"]):
+        assert dm == pytest.approx(da, rel=1e-5) and gm == pytest.approx(ga, rel=1e-5)
+
+
+@pytest.mark.parametrize("engine", ["manual", "autograd"])
+def test_update_g_false_leaves_generator_and_matches_d_only(engine: str) -> None:
+    config = TrainConfig(batch_size=16)
+    G, D = _setup(config)
+    G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+    D_init = copy.deepcopy(D)
+    ((real, z),) = _batches(config, 1)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine=engine)(real, z, update_g=False)
+    assert _max_diff(G, G0) == 0.0
+    # D alone, by autograd: its first Adam step moves every weight by about lr (sign of the gradient).
+    opt = torch.optim.Adam(D0.parameters(), config.lr_d, foreach=False)
+    logits_r, logits_f = D0(real), D0(G0(z).detach())
+    (F.softplus(-logits_r).mean() + F.softplus(logits_f).mean()).backward()
+    opt.step()
+    assert _max_diff(D, D0) < 1e-6 and _max_diff(D, D_init) > 1e-4  # first Adam step moves weights by ~lr
+
+
+def test_same_seed_same_weights_bitwise() -> None:
+    config = TrainConfig(batch_size=32)
+    results = []
+    for _ in range(2):
+        G, D = _setup(config)
+        _run_step(G, D, config, _batches(config, 3), "auto")
+        results.append(torch.cat([p.flatten() for p in list(G.parameters()) + list(D.parameters())]))
+    assert torch.equal(results[0], results[1])
+
+
+def test_fallback_to_autograd_when_manual_cannot_run() -> None:
+    config = TrainConfig(batch_size=16)
+    G, D = _setup(config)
+    nsgan = get_objective("nsgan")
+    assert mlp_layers(G) is not None and mlp_layers(D) is not None
+    # A loss without closed-form logit gradients -> autograd, with the same result as nsgan through autograd.
+    no_closed_form = Objective("nsgan-autograd", nsgan.d_loss, nsgan.g_loss, logit_grads=None)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    assert GANStep(G, D, opt_g, opt_d, no_closed_form).engine == "autograd"
+    with pytest.raises(UserError):
+        GANStep(G, D, opt_g, opt_d, no_closed_form, engine="manual")
+    # A changed network (spectral norm, a subclass, a Sequential) -> autograd.
+    sn = copy.deepcopy(D)
+    torch.nn.utils.parametrizations.spectral_norm(sn.fc1)
+    assert mlp_layers(sn) is None
+
+    class Wider(MLPDiscriminator):
+        pass
+
+    assert mlp_layers(Wider()) is None
+    assert mlp_layers(nn.Sequential(nn.Linear(784, 1))) is None
+    opt_sn = torch.optim.Adam(sn.parameters())
+    step = GANStep(G, sn, opt_g, opt_sn, nsgan)
+    assert step.engine == "autograd"
+    ((real, z),) = _batches(config, 1)
+    before = sn.fc1.parametrizations.weight.original.detach().clone()
+    assert step(real, z, stats=True).d_loss.isfinite()
+    assert not torch.equal(before, sn.fc1.parametrizations.weight.original)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_manual_engine_on_cuda_matches_cpu() -> None:
+    config = TrainConfig(batch_size=64)
+    batches = _batches(config, 3)
+    G, D = _setup(config)
+    Gc, Dc = copy.deepcopy(G).cuda(), copy.deepcopy(D).cuda()
+    _run_step(G, D, config, batches, "manual")
+    _run_step(Gc, Dc, config, [(r.cuda(), z.cuda()) for r, z in batches], "manual", device="cuda")
+    assert _max_diff(G, Gc.cpu()) < 1e-4 and _max_diff(D, Dc.cpu()) < 1e-4
