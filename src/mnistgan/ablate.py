@@ -75,21 +75,30 @@ def default_train(spec: RunSpec) -> None:
     train(config, run_dir, resume=(run_dir / "resume.pt").is_file(), quiet=True)
 
 
-def evaluate_images(images: np.ndarray) -> dict[str, Any]:
-    """The evaluation metrics of uint8 images (N, 28, 28): the one place ablate calls mnistgan.metrics."""
-    from mnistgan.metrics import evaluate_images as metrics_evaluate
+def evaluate_images(images: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """The table's metrics of uint8 images (N, 28, 28), flat: the one place ablate calls mnistgan.metrics."""
+    from mnistgan.metrics import evaluate
 
-    return metrics_evaluate(images, METRICS)
+    result = evaluate(images, METRICS, seed=seed)
+    return {**result["metrics"], "eval_seconds": result["seconds"], "evaluator_sha256": result["evaluator_sha256"]}
 
 
 def default_eval(spec: RunSpec) -> dict[str, Any]:
-    """Metrics of spec.n_eval samples of the run's final generator (noise seed EVAL_SEED)."""
+    """Metrics of spec.n_eval samples of the run's final generator (noise seed EVAL_SEED; a conditional generator
+    draws its labels in the training set's proportions)."""
     import torch
 
+    from mnistgan.conditional import ConditionalGenerator, LabelSampler, generate_conditional
     from mnistgan.sample import generate, load_generator
 
     torch.set_num_threads(spec.threads)
     generator, config, _ = load_generator(Path(spec.run_dir))
+    if isinstance(generator, ConditionalGenerator):  # digits in the training set's exact proportions
+        from mnistgan.data import load_split
+
+        sampler = LabelSampler(load_split("train", config.dataset, config.data_dir)[1])
+        labels = sampler.exact(spec.n_eval, torch.Generator().manual_seed(EVAL_SEED))
+        return evaluate_images(generate_conditional(generator, config.noise, labels, seed=EVAL_SEED))
     return evaluate_images(generate(generator, config, spec.n_eval, seed=EVAL_SEED))
 
 
@@ -263,8 +272,8 @@ def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference:
         if len(hists):
             std = hists.std(axis=0, ddof=1) if len(hists) > 1 else None
             ax.bar(digits, hists.mean(axis=0), yerr=std, color="tab:blue", alpha=0.6, capsize=2, label="mean")
-            for h in hists:
-                ax.plot(digits, h, ".", color="tab:red", ms=3)
+            for i, h in enumerate(hists):
+                ax.plot(digits, h, ".", color="tab:red", ms=3, label="seeds" if i == 0 else None)
         ax.set_xticks(digits)
         ax.set_xlabel("predicted digit", fontsize=8)
     axes[0, 0].set_ylabel("share of samples")

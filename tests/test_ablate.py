@@ -1,0 +1,96 @@
+"""The ablation machinery with a fake train and evaluation: resume, skip, table statistics, failures, processes."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistgan import ablate, config
+from mnistgan.cli import main
+from mnistgan.errors import NonFiniteError, UserError
+
+
+def fake_train(spec: ablate.RunSpec) -> None:
+    """Counts its calls in the run directory; 'bad' diverges."""
+    run = Path(spec.run_dir)
+    calls = run / "calls"
+    calls.write_text(str(int(calls.read_text()) + 1 if calls.exists() else 1))
+    if spec.preset == "bad":
+        raise NonFiniteError("nan at step 3")
+
+
+def fake_eval(spec: ablate.RunSpec) -> dict:
+    """fd = 10 * seed, modes = 10, a known histogram."""
+    hist = np.full(10, 0.1)
+    hist[spec.seed % 10] += 0.05
+    hist[(spec.seed + 1) % 10] -= 0.05
+    keys = ["kid", "score", "digits_kl", "precision", "recall", "coverage"]
+    return {"fd": 10.0 * spec.seed, "modes": 10, "digits_hist": hist.tolist(), **dict.fromkeys(keys, 0.5)}
+
+
+@pytest.fixture
+def presets(monkeypatch):
+    monkeypatch.setitem(config.PRESETS, "other", {"lr_g": 1e-4})
+    monkeypatch.setitem(config.PRESETS, "bad", {})
+    return ["tutorial", "other"]
+
+
+def _calls(out: Path) -> dict[str, int]:
+    return {str(p.parent.relative_to(out)): int(p.read_text()) for p in sorted(out.glob("*/seed*/calls"))}
+
+
+def test_ablate_skips_finished_runs_and_tabulates(tmp_path, presets):
+    ref = np.full(10, 0.1)
+    kw = dict(train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None, cores=2)
+    table, figure = ablate.run_ablation(presets, 3, 5, tmp_path, **kw)
+    assert _calls(tmp_path) == {f"{p}/seed{k}": 1 for p in presets for k in range(3)}
+    result = json.loads((tmp_path / "other/seed2/result.json").read_text())
+    assert result["fd"] == 20.0 and result["steps"] == 5 and result["threads"] == 2
+    # fd over seeds 0, 10, 20: mean 10, sample std 10.
+    row = next(line for line in table.read_text().splitlines() if line.startswith("| other"))
+    assert "| 10.00 ± 10.00 |" in row and "| 10.0 ± 0.0 |" in row
+    assert figure.stat().st_size > 1000
+    # Second invocation: nothing retrained. A deleted result is the only run redone; a partial run resumes.
+    ablate.run_ablation(presets, 3, 5, tmp_path, **kw)
+    assert set(_calls(tmp_path).values()) == {1}
+    (tmp_path / "tutorial/seed1/result.json").unlink()
+    ablate.run_ablation(presets, 3, 5, tmp_path, **kw)
+    calls = _calls(tmp_path)
+    assert calls.pop("tutorial/seed1") == 2 and set(calls.values()) == {1}
+    # More seeds later: only the new ones run.
+    ablate.run_ablation(["other"], 4, 5, tmp_path, **kw)
+    assert _calls(tmp_path)["other/seed3"] == 1 and _calls(tmp_path)["other/seed0"] == 1
+    ablate.plot_digits(ablate.load_results(tmp_path, presets), tmp_path / "check.png", reference=ref)
+
+
+def test_ablate_refuses_other_step_counts_and_unknown_presets(tmp_path, presets):
+    kw = dict(train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None)
+    ablate.run_ablation(["tutorial"], 1, 5, tmp_path, **kw)
+    with pytest.raises(UserError, match="run of 5 steps, not 6"):
+        ablate.run_ablation(["tutorial"], 1, 6, tmp_path, **kw)
+    with pytest.raises(UserError, match="valid presets"):
+        ablate.run_ablation(["nope"], 1, 5, tmp_path, **kw)
+
+
+def test_diverged_run_is_recorded_not_retried(tmp_path, presets):
+    kw = dict(train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None)
+    table, _ = ablate.run_ablation(["bad", "tutorial"], 2, 5, tmp_path, **kw)
+    ablate.run_ablation(["bad"], 2, 5, tmp_path, **kw)
+    assert _calls(tmp_path)["bad/seed0"] == 1
+    assert "nan at step 3" in (tmp_path / "bad/seed0/result.json").read_text()
+    assert "| bad | 0 (+2 diverged) | — |" in table.read_text()
+
+
+def test_worker_processes(tmp_path, presets):
+    table, _ = ablate.run_ablation(
+        presets, 2, 5, tmp_path, jobs=2, cores=4, train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None
+    )
+    assert set(_calls(tmp_path).values()) == {1} and len(_calls(tmp_path)) == 4
+    assert json.loads((tmp_path / "tutorial/seed1/result.json").read_text())["threads"] == 2
+    assert "| tutorial | 2 |" in table.read_text()
+
+
+def test_cli_needs_steps_or_full(capsys):
+    assert main(["ablate", "--presets", "tutorial", "--steps", "5", "--full"]) == 2
+    assert "exactly one of --steps N and --full" in capsys.readouterr().err
