@@ -20,6 +20,7 @@ from mnistgan.data import cache_dir, load_split
 from mnistgan.errors import UserError
 from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_metrics
 from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
+from mnistgan.metrics.registry import check_sample_size
 
 DEFAULT_N = 10_000  # the protocol: 10,000 samples against the 10,000 test images
 REAL_POOL = 50_000  # the reference row draws from train[:50000]; train[50000:] holds the Parzen validation images
@@ -240,11 +241,12 @@ def run_eval(
     names = parse_metrics(metrics)
     if target is None and not real:
         raise UserError("give a TARGET (run directory, checkpoint, .npz/.npy, PNG folder) or --real")
+    tgt = load_target(target, n, seed) if target is not None else None
+    check_sample_size(names, len(tgt.images) if tgt else DEFAULT_N if n is None else n)  # before any slow work
     evaluator = load_evaluator()
     reference = Reference(evaluator)
     model = None
-    if target is not None:
-        tgt = load_target(target, n, seed)
+    if tgt is not None:
         figure_dir = tgt.run_dir or (Path(json_out).parent if json_out else None)
         model = evaluate(tgt.images, names, seed, evaluator, reference, tgt.exclude_train, figure_dir)
         model |= {"target": tgt.source, "kind": tgt.kind}
@@ -261,11 +263,13 @@ def run_eval(
         "wall_seconds": round(time.perf_counter() - t0, 2),
     }
     outputs = [Path(json_out)] if json_out else []
-    if model is not None and tgt.kind == "run":
+    if tgt is not None and tgt.kind == "run":
         outputs.append(Path(target) / "eval.json")
     for path in outputs:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, path)
     record["written"] = [str(p) for p in outputs]
+    if model is not None and "memorization" in names and figure_dir is not None:
+        record["written"].append(str(Path(figure_dir) / "memorization.png"))
     return record

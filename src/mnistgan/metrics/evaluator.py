@@ -21,7 +21,7 @@ from torch import nn
 from mnistgan.errors import UserError
 
 # SHA-256 of src/mnistgan/weights/evaluator.safetensors; written by `mnistgan evaluator train` (see evaluator.json).
-EVALUATOR_SHA256 = "0" * 64
+EVALUATOR_SHA256 = "34c9e47b66a092608e2c003fc9fbedf95650846ab00c8a9cf42cf7d453ebc950"
 FEATURE_DIM = 128  # width of the penultimate layer, the space fd, kid and pr measure in
 MEAN, STD = 0.1307, 0.3081  # MNIST training-set pixel mean and std, for input standardisation
 
