@@ -1,4 +1,5 @@
-"""Figures drawn from a run's JSONL files only (stats.jsonl), so `mnistgan plot RUN` can redraw them any time."""
+"""Figures drawn from a run's JSONL files only (stats.jsonl, metrics.jsonl), so `mnistgan plot RUN` can redraw them
+any time."""
 
 from __future__ import annotations
 
@@ -64,6 +65,48 @@ def plot_losses(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+def plot_metrics(rows: list[dict], path: Path) -> None:
+    """In-training metrics over steps (metrics.jsonl): FD (log scale), classifier score, modes covered."""
+    steps = np.array([r["step"] for r in rows])
+    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    panels = [
+        ("fd", "FD to test set (lower is better)", "tab:red"),
+        ("score", "classifier score (max 10)", "tab:blue"),
+        ("modes", "digits with >= 1% of samples", "tab:green"),
+    ]
+    for ax, (key, label, color) in zip(axes, panels):
+        ax.plot(steps, [r[key] for r in rows], color=color, marker="o", markersize=2.5, linewidth=1.2)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")
+    axes[1].set_ylim(1, 10)
+    axes[2].set_ylim(0, 10.5)
+    axes[-1].set_xlabel("step")
+    fig.suptitle(f"metrics of {rows[-1].get('n', '?')} samples (fixed noise) during training", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_digits(rows: list[dict], path: Path) -> None:
+    """Share of samples the evaluator classifies as each digit, over steps, as stacked areas: collapse shows as
+    bands that widen while others vanish."""
+    steps = np.array([r["step"] for r in rows])
+    shares = np.array([r["digits_hist"] for r in rows]).T  # (10, T)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    colors = plt.get_cmap("tab10").colors
+    ax.stackplot(steps, shares, labels=[str(d) for d in range(10)], colors=colors, alpha=0.9)
+    ax.set_ylim(0, 1)
+    ax.set_xlim(steps.min(), steps.max() if len(steps) > 1 else steps.min() + 1)
+    ax.set_ylabel("share of samples")
+    ax.set_xlabel("step")
+    ax.set_title("predicted digit of each sample over training (uniform: 10 bands of 0.1)", fontsize=10)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="digit", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_run(run_dir: Path) -> list[Path]:
     """Redraw every figure that the run's JSONL files support; return the paths written."""
     run_dir = Path(run_dir)
@@ -72,4 +115,9 @@ def plot_run(run_dir: Path) -> list[Path]:
         raise UserError(f"{run_dir / 'stats.jsonl'} has no rows to plot")
     written = [run_dir / "losses.png"]
     plot_losses(rows, written[0])
+    metric_rows = read_jsonl(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+    if metric_rows:
+        written += [run_dir / "metrics.png", run_dir / "digits.png"]
+        plot_metrics(metric_rows, written[-2])
+        plot_digits(metric_rows, written[-1])
     return written

@@ -65,18 +65,17 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-_LOADED: dict[tuple[str, str | None], Evaluator] = {}
+_LOADED: dict[str, Evaluator] = {}  # by SHA-256: one network per distinct weights file
 
 
 def load_evaluator(path: Path | None = None, expected_sha256: str | None = EVALUATOR_SHA256) -> Evaluator:
     """The evaluator in eval mode on CPU, its file checked against the pinned SHA-256 (None skips the check)."""
     path = Path(path) if path is not None else shipped_path()
-    key = (str(path.resolve()), expected_sha256)
-    if key in _LOADED:
-        return _LOADED[key]
     if not path.is_file():
         raise UserError(f"no evaluator weights at {path} (train them with `mnistgan evaluator train`)")
-    found = file_sha256(path)
+    found = file_sha256(path)  # 1.7 MB: hashed on every call, so a changed file is never served from memory
+    if found in _LOADED and expected_sha256 in (None, found):
+        return _LOADED[found]
     if expected_sha256 is not None and found != expected_sha256:
         raise UserError(
             f"evaluator weights {path} have SHA-256 {found}, but {expected_sha256} is pinned "
@@ -91,7 +90,7 @@ def load_evaluator(path: Path | None = None, expected_sha256: str | None = EVALU
     net.load_state_dict(tensors)
     net.eval()
     net.sha256 = found  # type: ignore[attr-defined]  # recorded in every result and cache key
-    _LOADED[key] = net
+    _LOADED[found] = net
     return net
 
 

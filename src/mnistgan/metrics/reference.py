@@ -25,16 +25,20 @@ from mnistgan.metrics.neighbors import PrunedNearest, kth_nn_sq
 from mnistgan.metrics.prdc import K_DC, K_PR
 
 PROTOCOL_VERSION = 1  # bump when the code that computes a cached statistic changes
-_DIGESTS: dict[int, str] = {}
+_DIGESTS: dict[int, tuple[np.ndarray, str]] = {}
 
 
 def array_digest(a: np.ndarray) -> str:
-    """SHA-256 of an array's dtype, shape and bytes (memoised per array object: the dataset arrays are reused)."""
-    if id(a) not in _DIGESTS:
-        h = hashlib.sha256(f"{a.dtype}{a.shape}".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
-        _DIGESTS[id(a)] = h.hexdigest()
-    return _DIGESTS[id(a)]
+    """SHA-256 of an array's dtype, shape and bytes, memoised per array object (the dataset arrays are reused)."""
+    hit = _DIGESTS.get(id(a))
+    if hit is not None and hit[0] is a:  # the object itself is kept, so its id cannot be reused by another array
+        return hit[1]
+    h = hashlib.sha256(f"{a.dtype}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    if len(_DIGESTS) >= 16:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[id(a)] = (a, h.hexdigest())
+    return h.hexdigest()
 
 
 def cache_key(fields: dict) -> str:
