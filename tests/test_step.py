@@ -12,7 +12,7 @@ from torch import nn
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, build_discriminator, build_generator
-from mnistgan.step import GANStep, Objective, get_objective, make_optimizers, mlp_layers
+from mnistgan.step import CLOSED_FORM_GRADS, GANStep, Objective, get_objective, make_optimizers, mlp_layers
 
 STEPS = 5
 TOL = 1e-5  # float32 round-off through Adam (which divides by sqrt(v)) over a few steps; updates are ~1e-2
@@ -171,6 +171,41 @@ def test_fallback_to_autograd_when_manual_cannot_run() -> None:
     before = sn.fc1.parametrizations.weight.original.detach().clone()
     assert step(real, z, stats=True).d_loss.isfinite()
     assert not torch.equal(before, sn.fc1.parametrizations.weight.original)
+
+
+@pytest.mark.parametrize("name", sorted(CLOSED_FORM_GRADS))
+def test_closed_form_logit_grads_match_autograd(name: str) -> None:
+    objective = get_objective(name)
+    gen = torch.Generator().manual_seed(0)
+    real = (torch.randn(64, 1, generator=gen) * 3).requires_grad_(True)
+    fake = (torch.randn(64, 1, generator=gen) * 3).requires_grad_(True)
+    d_real, d_fake = torch.autograd.grad(objective.d_loss(real, fake), [real, fake])
+    (g_fake,) = torch.autograd.grad(objective.g_loss(real, fake), [fake])
+    closed = objective.logit_grads(real.detach(), fake.detach())
+    for mine, ref in zip(closed, (d_real, d_fake, g_fake)):
+        torch.testing.assert_close(mine, ref, rtol=1e-6, atol=1e-9)
+        assert ref.abs().max() > 0
+
+
+def test_d_penalty_goes_through_autograd_and_adds_its_gradient() -> None:
+    """With SGD(lr=1) the weight change is minus the gradient: a penalty k/2 ||W1||^2 must add exactly k * W1."""
+    config, k = TrainConfig(batch_size=16), 0.25
+    batch = _batches(config, 1)[0]
+    moved = {}
+    for name, penalty in [("plain", None), ("l2", lambda D, real, fake: 0.5 * k * D.fc1.weight.square().sum())]:
+        G, D = _setup(config)
+        W0 = D.fc1.weight.detach().clone()
+        step = GANStep(
+            G,
+            D,
+            torch.optim.SGD(G.parameters(), 1.0),
+            torch.optim.SGD(D.parameters(), 1.0),
+            get_objective("nsgan", d_penalty=penalty),
+        )
+        assert step.engine == ("manual" if penalty is None else "autograd")
+        step(*batch)
+        moved[name] = D.fc1.weight.detach() - W0
+    torch.testing.assert_close(moved["l2"] - moved["plain"], -k * W0, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

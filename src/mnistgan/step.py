@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from mnistgan import losses
 from mnistgan.errors import UserError
+from mnistgan.objectives import d_loss_fn, g_loss_fn
 
 Tensor = torch.Tensor
 
@@ -45,37 +45,49 @@ class Objective:
     with respect to the real and fake logits and of the G loss with respect to the fake logits (the G loss's
     dependence on real logits, as in relativistic losses, reaches only D's parameters, which the G loss never updates).
     None means the loss has no closed form here and the step uses autograd.
+    d_penalty(D, real, fake) -> scalar is added to the D loss (weight included: e.g. 10 * gradient_penalty, or
+    gamma / 2 * (R1 + R2)); it needs input gradients, so a penalty sends the step to the autograd engine.
     """
 
     name: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
     g_loss: Callable[[Tensor, Tensor], Tensor]
     logit_grads: Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]] | None = None
+    d_penalty: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None
 
 
-def _nsgan_logit_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    # d/dl softplus(-l) = sigmoid(l) - 1 and d/dl softplus(l) = sigmoid(l); each loss is a mean over B rows.
+# Closed-form logit gradients; each loss is a mean over the B rows, hence the 1/B. At a kink (hinge) they take the
+# one-sided value autograd takes (relu'(0) = 0), so both engines agree exactly there too.
+def _nsgan_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    # d/dl softplus(-l) = sigmoid(l) - 1 and d/dl softplus(l) = sigmoid(l).
     inv_b = 1.0 / real.shape[0]
-    s_real, s_fake = torch.sigmoid(real), torch.sigmoid(fake)
-    d_fake = s_fake * inv_b
-    return (s_real - 1.0).mul_(inv_b), d_fake, d_fake - inv_b
+    d_fake = torch.sigmoid(fake).mul_(inv_b)
+    return torch.sigmoid(real).sub_(1.0).mul_(inv_b), d_fake, d_fake - inv_b
 
 
-OBJECTIVES: dict[str, Objective] = {
-    "nsgan": Objective(
-        "nsgan",
-        d_loss=losses.d_loss_nsgan,
-        g_loss=lambda real_logits, fake_logits: losses.g_loss_nsgan(fake_logits),
-        logit_grads=_nsgan_logit_grads,
-    ),
-}
+def _hinge_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    inv_b = 1.0 / real.shape[0]
+    return (real < 1).to(real.dtype).mul_(-inv_b), (fake > -1).to(fake.dtype).mul_(inv_b), torch.full_like(fake, -inv_b)
 
 
-def get_objective(name: str) -> Objective:
-    """The objective registered under `name`."""
-    if name not in OBJECTIVES:
-        raise UserError(f"unknown loss {name!r}; valid losses: {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name]
+def _wgan_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    inv_b = 1.0 / real.shape[0]
+    return torch.full_like(real, -inv_b), torch.full_like(fake, inv_b), torch.full_like(fake, -inv_b)
+
+
+def _rpgan_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    # D: softplus(f - r) -> sigmoid(f - r) * (-1, +1); G: softplus(r - f) -> -sigmoid(r - f) for the fake logit.
+    inv_b = 1.0 / real.shape[0]
+    d_fake = torch.sigmoid(fake - real).mul_(inv_b)
+    return -d_fake, d_fake, torch.sigmoid(real - fake).mul_(-inv_b)
+
+
+CLOSED_FORM_GRADS = {"nsgan": _nsgan_grads, "hinge": _hinge_grads, "wgan": _wgan_grads, "rpgan": _rpgan_grads}
+
+
+def get_objective(name: str, d_penalty: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None) -> Objective:
+    """The objective `name` from mnistgan.objectives, with its closed-form logit gradients where known."""
+    return Objective(name, d_loss_fn(name), g_loss_fn(name), CLOSED_FORM_GRADS.get(name), d_penalty)
 
 
 # Statistics ---------------------------------------------------------------------------------------------------------
@@ -156,6 +168,7 @@ class GANStep:
         self.g_params, self.d_params = list(G.parameters()), list(D.parameters())
         g_layers, d_layers = mlp_layers(G), mlp_layers(D)
         manual_ok = g_layers is not None and d_layers is not None and objective.logit_grads is not None
+        manual_ok = manual_ok and objective.d_penalty is None
         if engine == "auto":
             engine = "manual" if manual_ok else "autograd"
         if engine == "manual" and not manual_ok:
@@ -190,6 +203,8 @@ class GANStep:
         logits = self.D(torch.cat([real, fake]))  # (2B, 1): one D pass over real and fake together
         real_logits, fake_logits = logits[:B], logits[B:]
         d_loss = self.objective.d_loss(real_logits, fake_logits)
+        if self.objective.d_penalty is not None and update_d:
+            d_loss = d_loss + self.objective.d_penalty(self.D, real, fake)
         g_loss = self.objective.g_loss(real_logits, fake_logits)
         # Each loss's gradient for its own network only (the tutorial's var_list), both from this one forward.
         if update_d:
@@ -295,15 +310,3 @@ def make_optimizers(G: nn.Module, D: nn.Module, config, device: torch.device):  
     opt_g = torch.optim.Adam(G.parameters(), config.lr_g, betas, config.adam_eps, fused=fused)
     opt_d = torch.optim.Adam(D.parameters(), config.lr_d, betas, config.adam_eps, fused=fused)
     return opt_g, opt_d
-
-
-__all__ = [
-    "GANStep",
-    "Objective",
-    "OBJECTIVES",
-    "StepStats",
-    "get_objective",
-    "make_optimizers",
-    "mlp_layers",
-    "physical_cores",
-]
