@@ -73,7 +73,7 @@ class MinibatchDiscrimination(nn.Module):
 
     def __init__(self, in_features: int, num_kernels: int = 100, kernel_dim: int = 5, group_size: int = 0) -> None:
         super().__init__()
-        # Salimans et al.'s MNIST code: 100 kernels of 5 dimensions, T initialised N(0, 0.05^2).
+        # Salimans et al.'s released code (improved-gan, MinibatchLayer): 100 kernels of 5 dimensions, T ~ N(0, 0.05^2).
         self.num_kernels, self.kernel_dim, self.group_size = num_kernels, kernel_dim, group_size
         self.T = nn.Parameter(torch.randn(in_features, num_kernels * kernel_dim) * 0.05)
 
