@@ -85,3 +85,22 @@ def test_sgd_surrogate_one_step_by_hand():
             p -= 0.1 * g
     got = unrolled_g_loss(D, DL, GL, real, fake, steps=1, lr=0.1, surrogate="sgd")
     assert got.item() == pytest.approx(GL(None, D2(fake)).item(), rel=1e-5)
+
+
+def test_conditional_d_through_forward():
+    from torch.func import functional_call
+
+    from mnistgan.conditional import ProjectionDiscriminator
+
+    G, body, real, z = _setup()
+    D = ProjectionDiscriminator(body)
+    y_real, y_fake = torch.arange(8) % 10, (torch.arange(8) + 3) % 10
+    y = torch.cat([y_real, y_fake])  # forward sees cat([real, fake])
+    forward = lambda pb, x: functional_call(D, pb, (x, y))  # noqa: E731
+    fake = G(z)
+    before = _state(D)
+    plain = unrolled_g_loss(D, DL, GL, real, fake, steps=0, lr=0.1, forward=forward)
+    assert torch.allclose(plain, GL(None, D(fake, y_fake)))
+    loss = unrolled_g_loss(D, DL, GL, real, fake, steps=2, lr=0.1, surrogate="sgd", forward=forward)
+    assert loss.item() != pytest.approx(plain.item(), rel=1e-3)
+    assert all(torch.equal(D.state_dict()[k], v) for k, v in before.items())

@@ -55,8 +55,9 @@ def unrolled_params(
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """D's parameters after `steps` surrogate updates on (real, fake), and the cloned buffers to call it with.
 
-    ``forward(params_and_buffers, x)`` evaluates D functionally (default: ``functional_call(D, pb, (x,))``);
-    pass one for a conditional D, e.g. ``lambda pb, x: functional_call(D, pb, (x, y))``.
+    ``forward(params_and_buffers, x)`` evaluates D functionally (default: ``functional_call(D, pb, (x,))``) on
+    x = cat([real, fake]); pass one for a conditional D, e.g. ``lambda pb, x: functional_call(D, pb, (x, y))``
+    with y = cat([y_real, y_fake]).
     """
     if surrogate not in ("adam", "sgd"):
         raise UserError(f"unrolled surrogate must be adam or sgd, got {surrogate!r}")
