@@ -168,7 +168,7 @@ def test_parzen_matches_brute_force() -> None:
             terms = [
                 -((x[j] - s) ** 2).sum() / (2 * sigma**2) - 5 / 2 * math.log(2 * math.pi * sigma**2) for s in samples
             ]
-            assert ours[s_i, j] == pytest.approx(logsumexp(terms) - math.log(30), rel=1e-10)
+            assert ours[s_i, j] == pytest.approx(logsumexp(terms) - math.log(30), abs=1e-3)  # float32 distances
 
 
 def test_parzen_protocol_picks_sigma_on_validation() -> None:
@@ -214,25 +214,3 @@ def test_registry_lists_valid_names_and_minimums() -> None:
         register_metric("fd", keys=("x",), min_samples=1, why_min="", help="")(lambda ctx: {})
     with pytest.raises(ValueError, match="result keys of its own"):
         register_metric("fd2", keys=("fd",), min_samples=1, why_min="", help="")(lambda ctx: {})
-
-
-@pytest.mark.parametrize(("dims", "candidates"), [(128, 64), (8, 4)])  # the second prunes badly: many fallbacks
-def test_pruned_nearest_equals_brute_force(dims: int, candidates: int) -> None:
-    from mnistgan.data import load_split
-    from mnistgan.metrics.neighbors import PrunedNearest
-
-    train = np.asarray(load_split("train")[0][:3000], np.float32).reshape(3000, -1) / 255
-    rng = np.random.default_rng(14)
-    queries = np.concatenate(
-        [np.asarray(load_split("test")[0][:150], np.float32).reshape(150, -1) / 255, rng.random((20, 784))]
-    ).astype(np.float32)
-    index = PrunedNearest(train, dims, candidates)
-    d_fast, i_fast = index.query(queries)
-    ref = cdist(queries.astype(np.float64), train.astype(np.float64))
-    np.testing.assert_array_equal(i_fast, ref.argmin(1))
-    np.testing.assert_allclose(np.sqrt(d_fast), ref.min(1), atol=1e-3)
-    exclude = ref.argmin(1)  # each query may not use its nearest row: the second nearest must come back
-    _, i_ex = index.query(queries, exclude)
-    ref[np.arange(len(ref)), exclude] = np.inf
-    np.testing.assert_array_equal(i_ex, ref.argmin(1))
-    assert index.last_fallbacks > (50 if dims == 8 else -1)  # the fallback path is exercised and exact too

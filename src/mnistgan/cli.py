@@ -196,6 +196,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.target is not None and args.real:
         raise UserError("give a TARGET or --real, not both (every table already shows the real row)")
     record = run_eval(args.target, args.real, args.n, args.metrics, args.seed, args.json)
+    if record["model"] is not None:
+        print(f"model: {record['model']['target']}")
     print(f"{record['protocol']}; evaluator {record['evaluator_sha256'][:12]}")
     print(format_table(record["model"], record["real"]))
     print(f"wall time {record['wall_seconds']:.1f} s")

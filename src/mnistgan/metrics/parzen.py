@@ -7,7 +7,9 @@ error. Theis et al. 2016 ("A note on the evaluation of generative models") show 
 true log-likelihood in 784 dimensions and can rank models wrongly, so it is reported for comparison with the
 literature only: see CAVEAT.
 
-log p(x) = logsumexp_i(-|x - s_i|^2 / (2 sigma^2)) - log N - (D / 2) log(2 pi sigma^2), computed in float64 chunks.
+log p(x) = logsumexp_i(-|x - s_i|^2 / (2 sigma^2)) - log N - (D / 2) log(2 pi sigma^2), in chunks of test images:
+squared distances by a float32 matmul (about 1e-5 absolute error on pixels in [0, 1], under 0.001 nats at the
+smallest sigma, 0.1), the exponent and the sums in float64.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def parzen_log_likelihoods(samples: np.ndarray, x: np.ndarray, sigmas: np.ndarra
     n, d = samples.shape
     sig = torch.as_tensor(np.asarray(sigmas, np.float64))[:, None, None]  # (S, 1, 1)
     out = np.empty((len(sigmas), len(x)), np.float64)
-    for start, d2 in sq_dist_chunks(x, samples, torch.float64, chunk=256):  # (c, N)
-        lse = torch.logsumexp(-d2[None] / (2 * sig**2), dim=2)  # (S, c)
+    for start, d2 in sq_dist_chunks(x, samples, torch.float32, chunk=256):  # (c, N)
+        lse = torch.logsumexp(-d2.double()[None] / (2 * sig**2), dim=2)  # (S, c)
         out[:, start : start + len(d2)] = lse.numpy()
     norm = math.log(n) + d / 2 * np.log(2 * math.pi * np.asarray(sigmas, np.float64) ** 2)
     return out - norm[:, None]

@@ -21,10 +21,10 @@ import numpy as np
 from mnistgan.data import cache_dir, load_split
 from mnistgan.metrics.evaluator import Evaluator, embed
 from mnistgan.metrics.frechet import gaussian_stats
-from mnistgan.metrics.neighbors import PrunedNearest, kth_nn_sq
+from mnistgan.metrics.neighbors import kth_nn_sq
 from mnistgan.metrics.prdc import K_DC, K_PR
 
-PROTOCOL_VERSION = 1  # bump when the code that computes a cached statistic changes
+PROTOCOL_VERSION = 2  # bump when the code that computes a cached statistic changes
 _DIGESTS: dict[int, tuple[np.ndarray, str]] = {}
 
 
@@ -132,21 +132,12 @@ class Reference:
         return self._radii["r_dc"]
 
     @cached_property
-    def train_index(self) -> PrunedNearest:
-        """Exact nearest-neighbour search over the training images in [0, 1] pixels (its projection cached)."""
-        bank = np.asarray(self.train_images, np.float32).reshape(len(self.train_images), -1) / 255.0
-        dims = PrunedNearest.DIMS
-        fields = {"train": array_digest(self.train_images), "dims": dims}
-        basis = cached_arrays("train_pca", fields, lambda: PrunedNearest.fit(bank, dims))
-        return PrunedNearest(bank, dims, basis=basis)
-
-    @cached_property
     def test_nn_dist(self) -> np.ndarray:
         """Pixel L2 distance (N,) of each test image to its nearest training image."""
         from mnistgan.metrics.memorization import nearest_train
 
         def compute() -> dict[str, np.ndarray]:
-            return {"d": nearest_train(self.test_images, self.train_images, index=self.train_index)[0]}
+            return {"d": nearest_train(self.test_images, self.train_images)[0]}
 
         fields = {"test": self._fields["test"], "train": array_digest(self.train_images)}
         return cached_arrays("test_nn", fields, compute)["d"]
