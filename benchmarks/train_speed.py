@@ -131,14 +131,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_steps(run, steps: int, device: torch.device) -> float:  # noqa: ANN001
-    """Steps per second of `steps` calls of run()."""
+def time_steps(run, steps: int, device: torch.device, clock=time.perf_counter) -> float:  # noqa: ANN001
+    """Steps per second of `steps` calls of run(), by `clock` (wall time, or this process's CPU time)."""
     _sync(device)
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(steps):
         run()
     _sync(device)
-    return steps / (time.perf_counter() - t0)
+    return steps / (clock() - t0)
 
 
 def profile(variants: dict, steps: int, device: torch.device) -> None:
@@ -163,6 +163,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="steps timed per variant per round")
     parser.add_argument("--threads", type=int, default=0, help="0: one per physical core, as training uses")
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda: the same command runs on a GPU")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: elapsed time (the user's view); cpu: this process's CPU time, which other jobs on a shared "
+        "machine barely disturb (use with --threads 1: with more threads it also counts OpenMP spin-waiting)",
+    )
     parser.add_argument("--profile", action="store_true", help="also print torch.profiler tables")
     args = parser.parse_args()
 
@@ -179,7 +186,9 @@ def main() -> None:
         "matmul": matmul_run,
         "naive": make_naive(config, images, device),
     }
-    print(f"device {device}, threads {threads}, torch {torch.__version__}, batch {config.batch_size}, float32")
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    print(f"clock {args.clock}, device {device}, threads {threads}, torch {torch.__version__}, ", end="")
+    print(f"batch {config.batch_size}, float32")
     print(f"step engine: {engine}; matmul-only work: {flops / 1e9:.3f} GFLOP/step")
     for run in variants.values():  # warm-up: allocator, kernels, lazy Adam state
         time_steps(run, 20, device)
@@ -191,7 +200,7 @@ def main() -> None:
     for rep in range(args.reps):
         order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
-            rates[name].append(time_steps(variants[name], args.steps, device))
+            rates[name].append(time_steps(variants[name], args.steps, device, clock))
         print(f"round {rep + 1}: " + ", ".join(f"{n} {rates[n][-1]:.0f}" for n in names) + " steps/s", flush=True)
 
     med = {name: statistics.median(r) for name, r in rates.items()}
@@ -202,12 +211,41 @@ def main() -> None:
     print(f"step speed / naive speed:     {ratio('step', 'naive'):.2f}x  (target >= 2.5x)")
     print(f"step speed / autograd engine: {ratio('step', 'autograd'):.2f}x")
     print(f"70,000 tutorial steps at the median rate: {70_000 / med['step'] / 60:.1f} min")
-    # Conv architecture samples/s: not measured yet. No conv arch exists in mnistgan.models (issue 4 adds it); add
-    # a variant here with make_train_step(preset_config(<conv preset>), ...) and report batch_size * steps/s.
-    print("conv architecture samples/s: n/a (no conv architecture in mnistgan.models yet)")
-    # Evaluator images/s: not measured yet. mnistgan.metrics does not exist yet (evaluation issue); time its
-    # evaluator network's forward on a (N, 784) batch here when it lands.
-    print("evaluator images/s: n/a (mnistgan.metrics does not exist yet)")
+    # Conv architecture (mnistgan.conv, DCGAN-style, c=32) through the same GANStep (its autograd engine).
+    conv_run = make_conv_step(config, images, device)
+    time_steps(conv_run, 3, device)
+    conv_steps = max(5, args.steps // 20)
+    conv = statistics.median(time_steps(conv_run, conv_steps, device, clock) for _ in range(args.reps))
+    print(f"conv architecture (GANStep, {conv_steps} steps x {args.reps}): {conv * config.batch_size:.0f} samples/s")
+    # Evaluator (mnistgan.metrics): images/s of embed() on test images; weights do not change its speed.
+    if device.type == "cpu":
+        from mnistgan.metrics.evaluator import Evaluator, embed
+
+        test_images, _ = load_split("test", config.dataset, config.data_dir)
+        net, batch = Evaluator(), test_images[:2000]
+        embed(net, batch[:500])
+        rate = statistics.median(len(batch) * time_steps(lambda: embed(net, batch), 1, device, clock) for _ in range(3))
+        print(f"evaluator: {rate:.0f} images/s (embed, 2,000 images x 3)")
+
+
+def make_conv_step(config, images, device):  # noqa: ANN001, ANN201
+    """One training step of the DCGAN-style pair from mnistgan.conv through GANStep."""
+    from mnistgan.conv import ConvDiscriminator, ConvGenerator
+
+    torch.manual_seed(config.seed)
+    batcher = Batcher(images, config.batch_size, config.seed, device)
+    G, D = ConvGenerator(config.z_dim).to(device), ConvDiscriminator().to(device)
+    opt_g, opt_d = make_optimizers(G, D, config, device)
+    step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss))
+    noise_gen = torch.Generator(device=device).manual_seed(config.seed)
+    counter = [0]
+
+    def run() -> None:
+        z = sample_noise(config.batch_size, config.z_dim, config.noise, noise_gen, device)
+        step(batcher.batch(counter[0]), z)
+        counter[0] += 1
+
+    return run
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from mnistgan import losses, plots
+from mnistgan import plots
 from mnistgan.checkpoint import (
     RESUME,
     SNAPSHOT,
@@ -30,6 +30,7 @@ from mnistgan.errors import NonFiniteError, UserError
 from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.sample import generate, make_grid, save_gif, save_png, to_uint8
+from mnistgan.step import GANStep, get_objective, make_optimizers, physical_cores
 
 
 def resolve_device(name: str) -> torch.device:
@@ -39,10 +40,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: no CUDA device is available (use --device cpu or auto)")
     return torch.device(name)
-
-
-def _grad_norm(grads: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
 def _all_finite(*modules: torch.nn.Module) -> bool:
@@ -59,8 +56,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
         config = saved
     config.validate()
     device = resolve_device(config.device)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    torch.set_num_threads(config.threads or physical_cores())  # more threads than cores only thrash
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "progress").mkdir(exist_ok=True)
     save_config(config, out_dir / "config.json")
@@ -71,10 +67,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
     batcher = Batcher(images, config.batch_size, config.seed, device)
     G = build_generator(config).to(device)
     D = build_discriminator(config).to(device)
-    g_params, d_params = list(G.parameters()), list(D.parameters())
-    fused = device.type in ("cpu", "cuda")
-    opt_g = torch.optim.Adam(g_params, config.lr_g, (config.beta1, config.beta2), config.adam_eps, fused=fused)
-    opt_d = torch.optim.Adam(d_params, config.lr_d, (config.beta1, config.beta2), config.adam_eps, fused=fused)
+    opt_g, opt_d = make_optimizers(G, D, config, device)  # fused Adam, each on its own network
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
     fixed_z = sample_noise(64, config.z_dim, config.noise, torch.Generator(device).manual_seed(12345), device)
     start = 0
@@ -106,6 +99,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
 
     if start == 0:
         save_progress(0)
+    gan_step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss))  # manual engine for MLPs, else autograd
     stats_file = open(out_dir / "stats.jsonl", "a")
     bar = tqdm(total=config.steps, initial=start, disable=quiet, dynamic_ncols=True, unit="step")
     t_last, step_last = time.perf_counter(), start
@@ -115,38 +109,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
         real = batcher.batch(step)  # (B, 784) in [0, 1]
         z = sample_noise(B, config.z_dim, config.noise, noise_gen, device)  # (B, z_dim)
 
-        # Forward: one generator pass and one discriminator pass over real and fake together.
-        fake = G(z)  # (B, 784)
-        logits = D(torch.cat([real, fake]))  # (2B, 1)
-        real_logits, fake_logits = logits[:B], logits[B:]
-        d_loss = losses.d_loss_nsgan(real_logits, fake_logits)
-        g_loss = losses.g_loss_nsgan(fake_logits)
-
-        # Gradients: each loss for its own network only (the tutorial's var_list), both from the same forward,
-        # as the tutorial's single sess.run computes them before either optimizer applies its update.
-        d_grads = torch.autograd.grad(d_loss, d_params, retain_graph=True)
-        g_grads = torch.autograd.grad(g_loss, g_params)
-
-        # Update D and G.
-        for p, g in zip(d_params, d_grads):
-            p.grad = g
-        for p, g in zip(g_params, g_grads):
-            p.grad = g
-        opt_d.step()
-        opt_g.step()
+        # Update D and G: one forward of G and D (real and fake together), each loss's gradient for its own network,
+        # both computed before either Adam steps, as the tutorial's single sess.run does (see step.py).
         done = step + 1
+        want_stats = done % config.log_every == 0 or done % config.print_every == 0 or done == config.steps
+        stats = gan_step(real, z, stats=want_stats)  # device tensors, or None between logging steps
 
         # Log: the only host sync, every log_every steps.
         if done % config.log_every == 0 or done == config.steps:
             now = time.perf_counter()
             row = {
                 "step": done,
-                "d_loss": d_loss.item(),
-                "g_loss": g_loss.item(),
-                "d_real": torch.sigmoid(real_logits).mean().item(),
-                "d_fake": torch.sigmoid(fake_logits).mean().item(),
-                "d_grad_norm": _grad_norm(d_grads).item(),
-                "g_grad_norm": _grad_norm(g_grads).item(),
+                **stats.as_floats(),  # d_loss, g_loss, d_real, d_fake, d_grad_norm, g_grad_norm: one sync
                 "steps_per_s": (done - step_last) / max(now - t_last, 1e-9),
                 "time": time.time(),
             }
@@ -167,7 +141,8 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
             )
             bar.update(done - bar.n)
         if done % config.print_every == 0 and not quiet:
-            tqdm.write(f"Step {done}: Generator Loss: {g_loss.item():.4f}, Discriminator Loss: {d_loss.item():.4f}")
+            g_val, d_val = stats.g_loss.item(), stats.d_loss.item()
+            tqdm.write(f"Step {done}: Generator Loss: {g_val:.4f}, Discriminator Loss: {d_val:.4f}")
 
         # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl (evaluator loaded once).
         if config.eval_every and done % config.eval_every == 0:
