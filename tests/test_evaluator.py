@@ -139,3 +139,16 @@ def test_training_logs_metrics_and_plots_them(
         assert sum(row["digits_hist"]) == pytest.approx(1.0)
     assert (run / "metrics.png").is_file() and (run / "digits.png").is_file()
     assert set(METRICS[name].in_training for name in ["fd", "score", "digits"]) == {True}
+
+
+def test_random_shift_moves_each_image_by_its_own_offset() -> None:
+    import torch
+
+    from mnistgan.metrics.evaluator_train import random_shift
+
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, 0, 14, 14] = 1.0  # one lit pixel in the middle of every image
+    out = random_shift(x, 2, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(out.sum((1, 2, 3)), torch.ones(64))  # moved, never lost
+    rows, cols = out[:, 0].nonzero()[:, 1], out[:, 0].nonzero()[:, 2]
+    assert rows.min() == 12 and rows.max() == 16 and cols.min() == 12 and cols.max() == 16  # all 5 offsets occur
