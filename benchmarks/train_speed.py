@@ -13,17 +13,18 @@ drifts; each figure is the median over rounds, and each ratio is the median of t
              separately, a second D pass for the G step, foreach Adam.
 Targets (issue 5): step time <= 1.5x matmul time; step >= 2.5x naive steps/s.
 
-What the profile showed (``--profile``, torch.profiler, 2 threads, 200 steps each, on the shared 2-core machine):
-- The old eager step (now the autograd engine) spent about 55% of its CPU time in matmuls (addmm/mm, forward and
-  autograd's backward), and the rest in autograd bookkeeping (graph nodes, AccumulateGrad-like grad assignment,
-  two autograd.grad calls with a retained graph), sigmoid/softplus/mean pieces of the losses and their backward
-  kernels, the torch.cat of real and fake, and the two fused Adam calls.
-- The manual engine runs the same 12 matmuls plus a few fused elementwise kernels (threshold_backward for ReLU,
-  sigmoid_backward, in-place relu_/sigmoid_ on addmm outputs); G(z) is written straight into the second half of
-  D's input buffer, so there is no cat of the fake half; weight gradients go into p.grad with mm(out=). What is left
-  besides matmuls is mostly the fused Adam step (one kernel per parameter, 8 in all) and the batch gather.
-- Matmul efficiency: the (256,784)^T(256,256) and (128,784)(784,256) products dominate; the tiny (.,1) products of
-  D's last layer cost launch overhead only.
+What the profile showed (torch.profiler; the machine was shared, load average about 8, so shares, not times):
+- Eager step (the loop before this change, now GANStep's autograd engine), 2 threads, 200 steps: mm + addmm 44% of
+  self CPU time, fused Adam 19%, sum 9% (bias gradients), copy_ 7%, threshold_backward (ReLU) 6%, cat of real and
+  fake 5%, sigmoid and its backward 6%, the rest autograd bookkeeping; 2.4x the total CPU time of the manual engine.
+- Manual engine, 1 thread, 50 steps (`--profile` table grouped by shape): the 12 matmuls 71% (the two (256,784)x
+  (784,256)-sized products of D, forward and weight gradient, 40%), fused Adam 10% plus 8% of Optimizer.step's
+  Python around it, copies 2% (real into D's input buffer, bias broadcast of addmm), batch gather 2%, sigmoid and
+  sigmoid_backward 2%, ReLU masks 1%.
+- So what is left besides matmuls is mostly Adam (memory-bound over 428k parameters and their two moments); the
+  tiny (., 1) products of D's last layer cost only their launch.
+- With 2 threads on a loaded machine, OpenMP threads that wait for a descheduled partner made every variant 10-100x
+  slower in wall time; on such a machine use --threads 1 --clock cpu for stable ratios.
 See the numbers printed by this script for the current machine; the README's speed section records one run.
 """
 
