@@ -17,7 +17,7 @@ What the profile showed (torch.profiler; the machine was shared, load average ab
 - Eager step (the loop before this change, now GANStep's autograd engine), 2 threads, 200 steps: mm + addmm 44% of
   self CPU time, fused Adam 19%, sum 9% (bias gradients), copy_ 7%, threshold_backward (ReLU) 6%, cat of real and
   fake 5%, sigmoid and its backward 6%, the rest autograd bookkeeping; 2.4x the total CPU time of the manual engine.
-- Manual engine, 1 thread, 50 steps (`--profile` table grouped by shape): the 12 matmuls 71% (the two (256,784)x
+- Manual engine, 1 thread, 50 steps (record_shapes, grouped by shape): the 12 matmuls 71% (the two (256,784)x
   (784,256)-sized products of D, forward and weight gradient, 40%), fused Adam 10% plus 8% of Optimizer.step's
   Python around it, copies 2% (real into D's input buffer, bias broadcast of addmm), batch gather 2%, sigmoid and
   sigmoid_backward 2%, ReLU masks 1%.

@@ -217,3 +217,20 @@ def test_manual_engine_on_cuda_matches_cpu() -> None:
     _run_step(G, D, config, batches, "manual")
     _run_step(Gc, Dc, config, [(r.cuda(), z.cuda()) for r, z in batches], "manual", device="cuda")
     assert _max_diff(G, Gc.cpu()) < 1e-4 and _max_diff(D, Dc.cpu()) < 1e-4
+
+
+def test_manual_engine_survives_zero_grad_set_to_none() -> None:
+    config = TrainConfig(batch_size=16)
+    batches = _batches(config, 2)
+    weights = []
+    for clear in (False, True):
+        G, D = _setup(config)
+        opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+        step = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine="manual")
+        for real, z in batches:
+            if clear:
+                opt_g.zero_grad(set_to_none=True)
+                opt_d.zero_grad(set_to_none=True)
+            step(real, z)
+        weights.append(torch.cat([p.flatten() for p in list(G.parameters()) + list(D.parameters())]))
+    assert torch.equal(weights[0], weights[1])

@@ -144,6 +144,13 @@ def mlp_layers(net: nn.Module) -> list[nn.Linear] | None:
     return layers
 
 
+def _grad_buffer(p: nn.Parameter) -> Tensor:
+    """p.grad, allocated if someone set it to None (zero_grad): the manual engine writes gradients into it."""
+    if p.grad is None:
+        p.grad = torch.zeros_like(p)
+    return p.grad
+
+
 # The step -----------------------------------------------------------------------------------------------------------
 
 
@@ -261,8 +268,8 @@ class GANStep:
             grad = torch.cat([d_real, d_fake])  # (2B, 1)
             for i in range(len(self.d_layers) - 1, -1, -1):
                 layer, a = self.d_layers[i], d_acts[i]
-                torch.mm(grad.t(), a, out=layer.weight.grad)
-                torch.sum(grad, 0, out=layer.bias.grad)
+                torch.mm(grad.t(), a, out=_grad_buffer(layer.weight))
+                torch.sum(grad, 0, out=_grad_buffer(layer.bias))
                 if i > 0:
                     grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
 
@@ -275,8 +282,8 @@ class GANStep:
             grad = torch.ops.aten.sigmoid_backward(grad, fake)
             for i in range(len(self.g_layers) - 1, -1, -1):
                 layer, a = self.g_layers[i], g_acts[i]
-                torch.mm(grad.t(), a, out=layer.weight.grad)
-                torch.sum(grad, 0, out=layer.bias.grad)
+                torch.mm(grad.t(), a, out=_grad_buffer(layer.weight))
+                torch.sum(grad, 0, out=_grad_buffer(layer.bias))
                 if i > 0:
                     grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
 
