@@ -216,13 +216,13 @@ def format_table(model: dict | None, real: dict) -> str:
             continue
         cells = [label] + ([_cell(model["metrics"], key, std, fmt)] if model else [])
         lines.append(cells + [_cell(real["metrics"], key, std, fmt), note])
-    for name, row in ([("model", model)] if model else []) + [("real", real)]:
-        if "digits_hist" in row["metrics"]:
-            hist = " ".join(f"{100 * v:.1f}" for v in row["metrics"]["digits_hist"])
-            lines.append([f"digits % ({name})", hist, "", ""][: len(header)])
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *lines]]
     out.insert(1, "  ".join("-" * w for w in widths))
+    for name, row in ([("model", model)] if model else []) + [("real", real)]:
+        if "digits_hist" in row["metrics"]:
+            hist = " ".join(f"{d}:{100 * v:.1f}" for d, v in enumerate(row["metrics"]["digits_hist"]))
+            out.append(f"digits % ({name}): {hist}")
     if "parzen" in real["metrics"]:
         out.append(f"parzen caveat: {CAVEAT}")
     return "\n".join(out)
