@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup train test lint bench
+.PHONY: setup train test lint bench notebook
 
 setup: $(STAMP)
 
@@ -25,3 +25,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/train_speed.py
+
+# The tutorial notebook: strip its outputs for git, execute it and render docs/gan_tutorial.md.
+notebook: setup
+	$(PY) notebooks/build.py strip && $(PY) notebooks/build.py export
