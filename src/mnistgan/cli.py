@@ -66,6 +66,23 @@ TRAIN_FLAGS = [
     ("--snapshot-every", "snapshot_every", _positive_int, "steps between fixed-noise progress grids"),
     ("--checkpoint-every", "checkpoint_every", _positive_int, "steps between checkpoints"),
     ("--eval-every", "eval_every", _nonneg_int, "steps between in-training metrics (0: off)"),
+    # Mode-collapse remedies (issue 4); booleans take --flag / --no-flag.
+    ("--arch", "arch", str, "mlp (tutorial) or conv (DCGAN-style)"),
+    ("--loss", "loss", str, "nsgan (tutorial), hinge, wgan or rpgan"),
+    ("--conv-channels", "conv_channels", _positive_int, "conv width c (default 32)"),
+    ("--conditional", "conditional", bool, "class-conditional G and projection D"),
+    ("--spectral-norm", "spectral_norm", bool, "spectral normalisation on every D layer"),
+    ("--mbstd", "mbstd", bool, "minibatch standard deviation feature in D"),
+    ("--mbstd-group", "mbstd_group", _positive_int, "mbstd group size (default 4)"),
+    ("--minibatch-disc", "minibatch_disc", bool, "minibatch discrimination in D (MLP only)"),
+    ("--pack", "pack", _positive_int, "PacGAN: samples per D input (default 1)"),
+    ("--n-critic", "n_critic", _positive_int, "D steps per G step (default 1)"),
+    ("--gp-weight", "gp_weight", float, "WGAN-GP penalty weight (0: off)"),
+    ("--r1-gamma", "r1_gamma", float, "R1 penalty gamma (0: off)"),
+    ("--r2-gamma", "r2_gamma", float, "R2 penalty gamma (0: off)"),
+    ("--feature-matching", "feature_matching", bool, "G matches D's mean features (Salimans et al. 2016)"),
+    ("--unroll-steps", "unroll_steps", _nonneg_int, "unrolled D steps for G's loss (0: off)"),
+    ("--ema-beta", "ema_beta", float, "EMA of G's weights for sampling (0: off; e.g. 0.999)"),
 ]
 
 
@@ -74,7 +91,10 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a GAN and write its run directory")
     p.add_argument("--preset", default="tutorial", help=f"one of {', '.join(PRESETS)} (default: tutorial)")
     for flag, field, kind, text in TRAIN_FLAGS:
-        p.add_argument(flag, dest=field, type=kind, default=None, help=text)
+        if kind is bool:
+            p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            p.add_argument(flag, dest=field, type=kind, default=None, help=text)
     p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>-seed<seed>)")
     p.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
@@ -108,6 +128,7 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grid", type=Path, default=None, help="write a PNG grid here")
     p.add_argument("--npz", type=Path, default=None, help="write uint8 images (N, 28, 28) as `images` here")
     p.add_argument("--nrow", type=_positive_int, default=None, help="grid columns (default: square)")
+    p.add_argument("--digit", type=int, default=None, help="conditional runs: draw only this digit (0-9)")
     p.set_defaults(func=cmd_sample)
 
 
@@ -122,7 +143,14 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.grid is None and args.npz is None:
         raise UserError("sample: give --grid out.png and/or --npz out.npz")
     generator, config, _ = load_generator(args.target)
-    images = generate(generator, config, args.n, seed=args.seed)
+    labels = None
+    if args.digit is not None:
+        from mnistgan.conditional import ConditionalGenerator, digit_labels
+
+        if not isinstance(generator, ConditionalGenerator):
+            raise UserError(f"--digit needs a conditional generator; {args.target} is unconditional")
+        labels = digit_labels(args.digit, args.n)
+    images = generate(generator, config, args.n, seed=args.seed, labels=labels)
     if args.grid is not None:
         nrow = args.nrow or math.ceil(math.sqrt(args.n))
         save_png(make_grid(images, nrow=nrow), args.grid, scale=2)

@@ -30,6 +30,15 @@ class TrainConfig:
     g_hidden: int = 256  # tutorial: one hidden layer of 256 units in G
     d_hidden: int = 256  # tutorial: D "as complex as the generator", 256 units
     noise: str = "uniform"  # tutorial: z ~ Uniform(-1, 1)
+    conv_channels: int = 32  # arch conv: c in G (2c 7x7 -> c 14x14) and D; c=32 is 2.7x cheaper a step than 64
+    conditional: bool = False  # label embedding in G and a projection D (Miyato & Koyama 2018)
+
+    # Discriminator remedies against mode collapse (all off: the tutorial's D).
+    spectral_norm: bool = False  # Miyato et al. 2018: every D layer divided by its largest singular value
+    mbstd: bool = False  # Karras et al. 2018: D sees the batch's feature std as one extra feature
+    mbstd_group: int = 4  # ProGAN's group size; must divide batch_size // pack so no group mixes real and fake
+    minibatch_disc: bool = False  # Salimans et al. 2016 minibatch discrimination (MLP D only; 100 kernels of 5)
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges `pack` samples of one source at once; 1 is plain D
 
     # Objective and optimisation.
     loss: str = "nsgan"  # tutorial: D on -log D(x) - log(1 - D(G(z))), G on non-saturating -log D(G(z))
@@ -41,6 +50,15 @@ class TrainConfig:
     batch_size: int = 128  # tutorial: 128 real images and 128 noise vectors a step
     steps: int = 70_000  # tutorial: 70,000 iterations
     simultaneous: bool = True  # tutorial: one sess.run updates D and G from the same batch and z
+    n_critic: int = 1  # D updates per G update; 1 as in the tutorial, 5 for WGAN-GP (Gulrajani et al. 2017)
+    gp_weight: float = 0.0  # WGAN-GP lambda (paper: 10); 0 is off
+    r1_gamma: float = 0.0  # R1 penalty on real data, weight gamma / 2 (Mescheder et al. 2018); 0 is off
+    r2_gamma: float = 0.0  # R2 penalty on fakes, weight gamma / 2 (Huang et al. 2024 pair it with R1); 0 is off
+
+    # Generator remedies.
+    feature_matching: bool = False  # Salimans et al. 2016: G matches the mean of D's penultimate features
+    unroll_steps: int = 0  # Metz et al. 2017: G's loss against D after k surrogate Adam steps; 0 is off
+    ema_beta: float = 0.0  # EMA of G's weights for sampling (Yazici et al. 2019); 0 is off, 0.999 is common
 
     # Run control.
     seed: int = 0  # same seed, same device: same weights
@@ -79,7 +97,35 @@ class TrainConfig:
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise UserError(f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
+        self._validate_remedies()
         return self
+
+    def _validate_remedies(self) -> None:
+        for name in ["conv_channels", "mbstd_group", "pack", "n_critic"]:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise UserError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.unroll_steps, int) or self.unroll_steps < 0:
+            raise UserError(f"unroll_steps must be an integer >= 0, got {self.unroll_steps!r}")
+        for name in ["gp_weight", "r1_gamma", "r2_gamma"]:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 <= value < float("inf")):
+                raise UserError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not (isinstance(self.ema_beta, (int, float)) and 0 <= self.ema_beta < 1):
+            raise UserError(f"ema_beta must be in [0, 1) (0: no EMA), got {self.ema_beta!r}")
+        if self.batch_size % self.pack:
+            raise UserError(f"pack {self.pack} must divide batch_size {self.batch_size}")
+        if self.mbstd and (self.batch_size // self.pack) % self.mbstd_group:
+            raise UserError(
+                f"mbstd_group {self.mbstd_group} must divide batch_size // pack = {self.batch_size // self.pack}, "
+                "so that no group mixes real and generated samples"
+            )
+        if self.minibatch_disc and self.arch != "mlp":
+            raise UserError("minibatch_disc is implemented for the MLP discriminator only (use arch mlp)")
+        if self.conditional and self.pack != 1:
+            raise UserError("conditional needs pack 1: a projection discriminator scores one labelled image")
+        if self.feature_matching and self.unroll_steps:
+            raise UserError("feature_matching and unroll_steps both replace G's loss: choose one")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
@@ -97,12 +143,37 @@ class TrainConfig:
 
 DEVICES = ("auto", "cpu", "cuda")
 NOISES = ("uniform", "normal")
-ARCHS = ("mlp",)
-LOSSES = ("nsgan",)
+ARCHS = ("mlp", "conv")
+LOSSES = ("nsgan", "hinge", "wgan", "rpgan")
 
-# Presets: overrides on top of the tutorial defaults. Later issues add their remedies here.
+# DCGAN's optimiser (Radford et al. 2016): Adam beta1 0.5, which they found steadier than 0.9 for conv GANs.
+_DCGAN = {"arch": "conv", "beta1": 0.5}
+# R3GAN (Huang et al. 2024): relativistic pairing with R1 and R2. gamma is tuned per dataset in the paper; 1.0 on
+# [0, 1] pixels is our untuned choice (a gradient norm of about 1 per image is what D can afford here).
+_R3GAN = {"loss": "rpgan", "r1_gamma": 1.0, "r2_gamma": 1.0}
+# WGAN-GP (Gulrajani et al. 2017, Algorithm 1): lambda 10, 5 critic steps per G step, Adam 1e-4, betas (0, 0.9).
+_WGAN_GP = {"loss": "wgan", "gp_weight": 10.0, "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9}
+
+# Presets: overrides on top of the tutorial defaults. One per remedy on the tutorial's MLP, then conv combinations.
 PRESETS: dict[str, dict[str, Any]] = {
     "tutorial": {},
+    "mbstd": {"mbstd": True},
+    "minibatch-disc": {"minibatch_disc": True},
+    "feature-matching": {"feature_matching": True},
+    "pacgan2": {"pack": 2},
+    "pacgan4": {"pack": 4},
+    "unrolled5": {"unroll_steps": 5},
+    "sn-hinge": {"spectral_norm": True, "loss": "hinge"},
+    "wgan-gp": dict(_WGAN_GP),
+    "r3gan": dict(_R3GAN),
+    "ema": {"ema_beta": 0.999},
+    "conditional": {"conditional": True},
+    # The conv pair costs ~10x the MLP's step, so its long runs are shorter (20,000 steps ~ 57 epochs).
+    "conv": {**_DCGAN, "steps": 20_000},
+    "conv-sn-hinge-mbstd": {**_DCGAN, "steps": 20_000, "spectral_norm": True, "loss": "hinge", "mbstd": True},
+    "conv-r3gan": {**_DCGAN, "steps": 20_000, **_R3GAN},
+    "conv-pacgan2-ema": {**_DCGAN, "steps": 20_000, "pack": 2, "ema_beta": 0.999},
+    "conv-conditional": {**_DCGAN, "steps": 20_000, "conditional": True},
 }
 
 

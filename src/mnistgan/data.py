@@ -188,12 +188,17 @@ class Batcher:
     (seed, epoch), so resuming at step i needs no saved data-loader state.
     """
 
-    def __init__(self, images: np.ndarray, batch_size: int, seed: int, device: torch.device) -> None:
+    def __init__(
+        self, images: np.ndarray, batch_size: int, seed: int, device: torch.device, labels: np.ndarray | None = None
+    ) -> None:
         if len(images) < batch_size:
             raise UserError(f"batch size {batch_size} is larger than the dataset ({len(images)} images)")
         self.data = (
             torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).reshape(len(images), -1).to(device)
         )  # (N, 784)
+        if labels is not None and len(labels) != len(images):
+            raise UserError(f"{len(labels)} labels for {len(images)} images")
+        self.labels = None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
         self.batch_size = batch_size
         self.seed = seed
         self._perms: dict[int, torch.Tensor] = {}
@@ -217,3 +222,10 @@ class Batcher:
     def batch(self, step: int) -> torch.Tensor:
         """Float images in [0, 1] of the batch at `step` (B, 784)."""
         return self.data[self.indices(step)].float().div_(255.0)
+
+    def batch_with_labels(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch at `step` (B, 784) and the labels of the same rows (B,) int64 (for conditional GANs)."""
+        if self.labels is None:
+            raise UserError("this batcher was built without labels")
+        idx = self.indices(step)
+        return self.data[idx].float().div_(255.0), self.labels[idx]

@@ -51,21 +51,79 @@ class MLPDiscriminator(nn.Module):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
+def _init_weights(module: nn.Module, arch: str) -> None:
+    """Glorot normal for the MLPs (the tutorial's), DCGAN's N(0, 0.02) for the conv nets; spectral norm's
+    parametrized weights are initialised through their `original` tensor."""
+    if arch == "conv":
+        from mnistgan.conv import dcgan_init
+
+        dcgan_init(module)
+        return
+    for layer in module.modules():
+        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            weight = layer.parametrizations.weight.original if hasattr(layer, "parametrizations") else layer.weight
+            nn.init.xavier_normal_(weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
 def build_generator(config: TrainConfig) -> nn.Module:
-    """The generator the config names, initialised."""
-    if config.arch != "mlp":
+    """The generator the config names, initialised: MLP or conv, wrapped in a label embedding when conditional."""
+    if config.arch not in ("mlp", "conv"):
         raise UserError(f"unknown arch {config.arch!r}")
-    net = MLPGenerator(config.z_dim, config.g_hidden)
-    glorot_init(net)
+    embed_dim = 10 if config.conditional else 0  # ConditionalGenerator's default: one number per digit
+    if config.arch == "conv":
+        from mnistgan.conv import ConvGenerator
+
+        net: nn.Module = ConvGenerator(config.z_dim + embed_dim, config.conv_channels)
+    else:
+        net = MLPGenerator(config.z_dim + embed_dim, config.g_hidden)
+    _init_weights(net, config.arch)
+    if config.conditional:
+        from mnistgan.conditional import ConditionalGenerator
+
+        net = ConditionalGenerator(net, config.z_dim, 10, embed_dim)
     return net
 
 
+def _has_d_options(config: TrainConfig) -> bool:
+    d_options = config.spectral_norm or config.mbstd or config.minibatch_disc or config.pack != 1
+    return d_options or config.conditional or config.feature_matching  # the last two need D's features
+
+
 def build_discriminator(config: TrainConfig) -> nn.Module:
-    """The discriminator the config names, initialised."""
-    if config.arch != "mlp":
+    """The discriminator the config names, initialised, with its remedy options (projection D when conditional).
+
+    The plain MLP (every option off) is this module's MLPDiscriminator, the network the fast step engine runs.
+    """
+    if config.arch not in ("mlp", "conv"):
         raise UserError(f"unknown arch {config.arch!r}")
-    net = MLPDiscriminator(config.d_hidden)
-    glorot_init(net)
+    rows = config.batch_size // config.pack  # D inputs per source: groups of the batch layers stay within one
+    if config.arch == "conv":
+        from mnistgan.conv import ConvDiscriminator
+
+        net: nn.Module = ConvDiscriminator(
+            config.conv_channels, config.spectral_norm, config.mbstd, config.pack, config.mbstd_group
+        )
+    elif _has_d_options(config):
+        from mnistgan.conv import MLPDiscriminator as OptionsMLPDiscriminator
+
+        net = OptionsMLPDiscriminator(
+            config.d_hidden,
+            config.spectral_norm,
+            config.mbstd,
+            config.minibatch_disc,
+            config.pack,
+            config.mbstd_group,
+            md_group=rows,
+        )
+    else:
+        net = MLPDiscriminator(config.d_hidden)
+    _init_weights(net, config.arch)
+    if config.conditional:
+        from mnistgan.conditional import ProjectionDiscriminator
+
+        net = ProjectionDiscriminator(net, 10)
     return net
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from PIL import Image
 from torch import nn
 
 from mnistgan.checkpoint import find_snapshot, load_snapshot
+from mnistgan.conditional import ConditionalGenerator, LabelSampler
 from mnistgan.config import TrainConfig
+from mnistgan.errors import UserError
 from mnistgan.models import build_generator, sample_noise
 
 
@@ -54,20 +57,58 @@ def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
 
 
 def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig, int]:
-    """The generator, its config and its step, from a run directory or a snapshot file."""
+    """The generator (in eval mode: BatchNorm uses its running statistics), its config and its step, from a run
+    directory or a snapshot file; any architecture the config can build (MLP, conv, conditional)."""
     tensors, config, step = load_snapshot(find_snapshot(target))
     generator = build_generator(config)
-    generator.load_state_dict(tensors)
+    try:
+        generator.load_state_dict(tensors)
+    except RuntimeError as err:
+        raise UserError(f"snapshot {target} does not match the generator its config builds: {err}") from None
     return generator.to(device).eval(), config, step
 
 
+@functools.lru_cache(maxsize=4)
+def _label_sampler(dataset: str, data_dir: str | None) -> LabelSampler:
+    from mnistgan.data import load_split
+
+    return LabelSampler(load_split("train", dataset, data_dir)[1])
+
+
+def default_labels(config: TrainConfig, n: int, seed: int = 0) -> torch.Tensor:
+    """n digit labels in the training set's exact proportions, shuffled by `seed`: what a conditional generator
+    is sampled with when no digit is asked for, so its digit histogram is the data's by construction."""
+    return _label_sampler(config.dataset, config.data_dir).exact(n, torch.Generator().manual_seed(seed))
+
+
 @torch.no_grad()
-def generate(generator: nn.Module, config: TrainConfig, n: int, seed: int = 0, batch_size: int = 1000) -> np.ndarray:
-    """n samples as uint8 (n, 28, 28); the noise comes from one generator seeded with `seed`."""
+def generate(
+    generator: nn.Module,
+    config: TrainConfig,
+    n: int,
+    seed: int = 0,
+    batch_size: int = 1000,
+    labels: torch.Tensor | None = None,
+    noise: torch.Tensor | None = None,
+) -> np.ndarray:
+    """n samples as uint8 (n, 28, 28); the noise comes from one generator seeded with `seed` (or is `noise`
+    (n, z_dim)). A conditional generator draws `labels` (n,), by default the data's proportions."""
     device = next(generator.parameters()).device
+    conditional = isinstance(generator, ConditionalGenerator)
+    if conditional and labels is None:
+        labels = default_labels(config, n, seed)
+    if not conditional and labels is not None:
+        raise UserError("this generator is unconditional: it cannot draw a chosen digit (train with --conditional)")
     gen = torch.Generator(device=device).manual_seed(seed)
     out = []
     for start in range(0, n, batch_size):
-        z = sample_noise(min(batch_size, n - start), config.z_dim, config.noise, gen, device)
-        out.append(to_uint8(generator(z)))
+        m = min(batch_size, n - start)
+        if noise is not None:
+            z = noise[start : start + m].to(device)
+        else:
+            z = sample_noise(m, config.z_dim, config.noise, gen, device)
+        if conditional:
+            out.append(to_uint8(generator(z, labels[start : start + m].to(device))))
+        else:
+            out.append(to_uint8(generator(z)))
     return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)

@@ -28,7 +28,15 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from mnistgan.errors import UserError
-from mnistgan.objectives import d_loss_fn, g_loss_fn
+from mnistgan.objectives import (
+    d_loss_fn,
+    g_loss_feature_matching,
+    g_loss_fn,
+    gradient_penalty,
+    r1_penalty,
+    r2_penalty,
+)
+from mnistgan.unrolled import adam_state, unrolled_g_loss
 
 Tensor = torch.Tensor
 
@@ -46,7 +54,11 @@ class Objective:
     dependence on real logits, as in relativistic losses, reaches only D's parameters, which the G loss never updates).
     None means the loss has no closed form here and the step uses autograd.
     d_penalty(D, real, fake) -> scalar is added to the D loss (weight included: e.g. 10 * gradient_penalty, or
-    gamma / 2 * (R1 + R2)); it needs input gradients, so a penalty sends the step to the autograd engine.
+    gamma / 2 * (R1 + R2)); it needs input gradients, so a penalty sends the step to the autograd engine. D there is
+    a callable x -> logits (for a conditional D, bound to the batch's labels).
+    Two hooks replace G's loss, both autograd only: ``feature_matching`` (Salimans et al. 2016: the squared distance
+    between the mean penultimate D features of the real and the fake batch) and ``unroll_steps`` = k > 0 (Metz et
+    al. 2017: G's loss against D after k differentiable surrogate Adam steps from D's current weights and moments).
     """
 
     name: str
@@ -54,6 +66,8 @@ class Objective:
     g_loss: Callable[[Tensor, Tensor], Tensor]
     logit_grads: Callable[[Tensor, Tensor], tuple[Tensor, Tensor, Tensor]] | None = None
     d_penalty: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None
+    feature_matching: bool = False
+    unroll_steps: int = 0
 
 
 # Closed-form logit gradients; each loss is a mean over the B rows, hence the 1/B. At a kink (hinge) they take the
@@ -85,9 +99,32 @@ def _rpgan_grads(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 CLOSED_FORM_GRADS = {"nsgan": _nsgan_grads, "hinge": _hinge_grads, "wgan": _wgan_grads, "rpgan": _rpgan_grads}
 
 
-def get_objective(name: str, d_penalty: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None) -> Objective:
+def get_objective(
+    name: str,
+    d_penalty: Callable[[nn.Module, Tensor, Tensor], Tensor] | None = None,
+    feature_matching: bool = False,
+    unroll_steps: int = 0,
+) -> Objective:
     """The objective `name` from mnistgan.objectives, with its closed-form logit gradients where known."""
-    return Objective(name, d_loss_fn(name), g_loss_fn(name), CLOSED_FORM_GRADS.get(name), d_penalty)
+    grads = CLOSED_FORM_GRADS.get(name)
+    return Objective(name, d_loss_fn(name), g_loss_fn(name), grads, d_penalty, feature_matching, unroll_steps)
+
+
+def objective_from_config(config) -> Objective:  # noqa: ANN001 - config: TrainConfig
+    """The config's loss with its penalties (weights from the config) and G-loss hooks, as one Objective."""
+    terms = []  # (weight, which, fn): the penalty on D inputs of one source at a time, pack-aware
+    pack = config.pack
+    if config.gp_weight:
+        terms.append(lambda D, real, fake: config.gp_weight * gradient_penalty(D, real, fake, pack))
+    if config.r1_gamma:
+        terms.append(lambda D, real, fake: config.r1_gamma / 2 * r1_penalty(D, real, pack))
+    if config.r2_gamma:
+        terms.append(lambda D, real, fake: config.r2_gamma / 2 * r2_penalty(D, fake, pack))
+
+    def penalty(D: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+        return sum(term(D, real, fake) for term in terms)
+
+    return get_objective(config.loss, penalty if terms else None, config.feature_matching, config.unroll_steps)
 
 
 # Statistics ---------------------------------------------------------------------------------------------------------
@@ -176,6 +213,7 @@ class GANStep:
         g_layers, d_layers = mlp_layers(G), mlp_layers(D)
         manual_ok = g_layers is not None and d_layers is not None and objective.logit_grads is not None
         manual_ok = manual_ok and objective.d_penalty is None
+        manual_ok = manual_ok and not objective.feature_matching and not objective.unroll_steps
         if engine == "auto":
             engine = "manual" if manual_ok else "autograd"
         if engine == "manual" and not manual_ok:
@@ -189,13 +227,28 @@ class GANStep:
                 if p.grad is None:
                     p.grad = torch.zeros_like(p)
 
-    def __call__(self, real: Tensor, z: Tensor, *, update_d: bool = True, update_g: bool = True, stats: bool = False):
-        """One step; returns StepStats (device tensors) when stats, else None."""
+    def __call__(
+        self,
+        real: Tensor,
+        z: Tensor,
+        labels: Tensor | None = None,
+        *,
+        update_d: bool = True,
+        update_g: bool = True,
+        stats: bool = False,
+    ):
+        """One step; returns StepStats (device tensors) when stats, else None.
+
+        labels (B,) int64, for a conditional pair: the real batch's digits, which the fakes are drawn with too
+        (G(z, labels)), so the generated digits follow the data's proportions and D compares like with like.
+        """
         if self.engine == "manual":
+            if labels is not None:
+                raise UserError("the manual step engine has no conditional models: use engine auto")
             with torch.no_grad():
                 out = self._manual(real, z, update_d, update_g, stats)
         else:
-            out = self._autograd(real, z, update_d, update_g, stats)
+            out = self._autograd(real, z, labels, update_d, update_g, stats)
         # Update D and G: both gradients exist before either optimizer changes a weight.
         if update_d:
             self.opt_d.step()
@@ -204,15 +257,39 @@ class GANStep:
         return out
 
     # Autograd engine: the reference semantics, and the fallback for every remedy.
-    def _autograd(self, real: Tensor, z: Tensor, update_d: bool, update_g: bool, stats: bool):
-        B = real.shape[0]
-        fake = self.G(z)  # (B, 784)
-        logits = self.D(torch.cat([real, fake]))  # (2B, 1): one D pass over real and fake together
-        real_logits, fake_logits = logits[:B], logits[B:]
-        d_loss = self.objective.d_loss(real_logits, fake_logits)
-        if self.objective.d_penalty is not None and update_d:
-            d_loss = d_loss + self.objective.d_penalty(self.D, real, fake)
-        g_loss = self.objective.g_loss(real_logits, fake_logits)
+    def _autograd(self, real: Tensor, z: Tensor, labels: Tensor | None, update_d: bool, update_g: bool, stats: bool):
+        obj = self.objective
+        if labels is None:
+            fake = self.G(z)  # (B, 784)
+            D = self.D  # x -> logits
+            D_both = self.D
+        else:
+            fake = self.G(z, labels)  # (B, 784), digits `labels`
+            y2 = torch.cat([labels, labels])
+
+            def D(x: Tensor, **kw) -> Tensor:  # noqa: ANN003 - one source's rows, labelled like the real batch
+                return self.D(x, labels, **kw)
+
+            def D_both(x: Tensor, **kw) -> Tensor:  # noqa: ANN003
+                return self.D(x, y2, **kw)
+
+        x = torch.cat([real, fake])  # one D pass over real and fake together
+        if obj.feature_matching:
+            logits, feats = D_both(x, return_features=True)  # (2B/pack, 1), (2B/pack, F)
+        else:
+            logits = D_both(x)  # (2B/pack, 1): PacGAN scores B/pack inputs per source
+        n = logits.shape[0] // 2
+        real_logits, fake_logits = logits[:n], logits[n:]
+        d_loss = obj.d_loss(real_logits, fake_logits)
+        if obj.d_penalty is not None and update_d:
+            d_loss = d_loss + obj.d_penalty(D, real, fake)
+        # G's loss: the objective's, or a hook that replaces it (feature matching, unrolled D).
+        if obj.feature_matching:
+            g_loss = g_loss_feature_matching(feats[:n], feats[n:])
+        elif obj.unroll_steps and update_g:
+            g_loss = self._unrolled_g_loss(real, fake, labels)
+        else:
+            g_loss = obj.g_loss(real_logits, fake_logits)
         # Each loss's gradient for its own network only (the tutorial's var_list), both from this one forward.
         if update_d:
             d_grads = torch.autograd.grad(d_loss, self.d_params, retain_graph=update_g)
@@ -226,6 +303,32 @@ class GANStep:
             return None
         with torch.no_grad():
             return self._stats(d_loss.detach(), g_loss.detach(), real_logits, fake_logits, update_d, update_g)
+
+    def _unrolled_g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
+        """G's loss against D after unroll_steps surrogate Adam steps (D's own lr, betas, eps and moments)."""
+        from torch.func import functional_call
+
+        group = self.opt_d.param_groups[0]
+        forward = None
+        if labels is not None:
+            y2 = torch.cat([labels, labels])
+            forward = lambda pb, x: functional_call(self.D, pb, (x, y2))  # noqa: E731
+        obj = self.objective
+        return unrolled_g_loss(
+            self.D,
+            obj.d_loss,
+            obj.g_loss,
+            real,
+            fake,
+            obj.unroll_steps,
+            group["lr"],
+            "adam",
+            group["betas"],
+            group["eps"],
+            adam_state(self.D, self.opt_d),
+            second_order=True,
+            forward=forward,
+        )
 
     def _stats(self, d_loss, g_loss, real_logits, fake_logits, update_d, update_g) -> StepStats:  # noqa: ANN001
         zero = torch.zeros((), device=real_logits.device)

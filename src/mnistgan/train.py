@@ -26,11 +26,12 @@ from mnistgan.checkpoint import (
 )
 from mnistgan.config import TrainConfig, load_config, save_config
 from mnistgan.data import Batcher, load_split
+from mnistgan.ema import EMA
 from mnistgan.errors import NonFiniteError, UserError
 from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
-from mnistgan.sample import generate, make_grid, save_gif, save_png, to_uint8
-from mnistgan.step import GANStep, get_objective, make_optimizers, physical_cores
+from mnistgan.sample import generate, make_grid, save_gif, save_png
+from mnistgan.step import GANStep, make_optimizers, objective_from_config, physical_cores
 
 
 def resolve_device(name: str) -> torch.device:
@@ -63,12 +64,15 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
 
     # Build data, networks, optimizers.
     torch.manual_seed(config.seed)
-    images, _ = load_split("train", config.dataset, config.data_dir)  # labels are not used: unsupervised
-    batcher = Batcher(images, config.batch_size, config.seed, device)
+    images, labels = load_split("train", config.dataset, config.data_dir)  # labels: conditional runs only
+    batcher = Batcher(images, config.batch_size, config.seed, device, labels if config.conditional else None)
     G = build_generator(config).to(device)
     D = build_discriminator(config).to(device)
     opt_g, opt_d = make_optimizers(G, D, config, device)  # fused Adam, each on its own network
+    ema = EMA(G, config.ema_beta) if config.ema_beta else None  # the average is what gets sampled and saved
+    G_sample = ema.model if ema is not None else G
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
+    grid_labels = torch.arange(64, device=device) % 10 if config.conditional else None  # digits 0..9 in turn
     fixed_z = sample_noise(64, config.z_dim, config.noise, torch.Generator(device).manual_seed(12345), device)
     start = 0
 
@@ -80,40 +84,56 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         set_rng_state(state["rng"], noise_gen)
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         start = int(state["step"])
         _truncate_jsonl(out_dir / "stats.jsonl", start)
 
     def save_checkpoint(step: int) -> None:
         if not _all_finite(G, D):
             raise NonFiniteError(f"non-finite weights at step {step}; last good checkpoint kept in {out_dir}")
-        save_snapshot(out_dir / SNAPSHOT, G, config, step)
+        save_snapshot(out_dir / SNAPSHOT, G_sample, config, step)  # the EMA generator when there is one
         state = {"G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict()}
+        if ema is not None:
+            state["ema"] = ema.state_dict()
         state |= {"opt_d": opt_d.state_dict(), "step": step, "rng": rng_state(noise_gen)}
         state["config"] = json.dumps(config.to_dict())
         save_resume(out_dir / RESUME, state)
 
     def save_progress(step: int) -> None:
+        was_training = G_sample.training
+        G_sample.eval()  # BatchNorm (conv G) samples with its running statistics and leaves them alone
         with torch.no_grad():
-            grid = make_grid(to_uint8(G(fixed_z)), nrow=8)
+            grid = make_grid(generate(G_sample, config, 64, noise=fixed_z, labels=grid_labels), nrow=8)
+        G_sample.train(was_training)
         save_png(grid, out_dir / "progress" / f"step_{step:06d}.png", scale=2)
 
     if start == 0:
         save_progress(0)
-    gan_step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss))  # manual engine for MLPs, else autograd
+    gan_step = GANStep(G, D, opt_g, opt_d, objective_from_config(config))  # manual engine for plain MLPs
     stats_file = open(out_dir / "stats.jsonl", "a")
     bar = tqdm(total=config.steps, initial=start, disable=quiet, dynamic_ncols=True, unit="step")
     t_last, step_last = time.perf_counter(), start
     B = config.batch_size
     for step in range(start, config.steps):
         # Draw a batch and noise.
-        real = batcher.batch(step)  # (B, 784) in [0, 1]
+        if config.conditional:
+            real, y = batcher.batch_with_labels(step)  # (B, 784), (B,): fakes are drawn with the same digits
+        else:
+            real, y = batcher.batch(step), None  # (B, 784) in [0, 1]
         z = sample_noise(B, config.z_dim, config.noise, noise_gen, device)  # (B, z_dim)
 
         # Update D and G: one forward of G and D (real and fake together), each loss's gradient for its own network,
         # both computed before either Adam steps, as the tutorial's single sess.run does (see step.py).
+        # With n_critic > 1, G is updated on every n_critic-th step only (D on every step).
         done = step + 1
         want_stats = done % config.log_every == 0 or done % config.print_every == 0 or done == config.steps
-        stats = gan_step(real, z, stats=want_stats)  # device tensors, or None between logging steps
+        update_g = done % config.n_critic == 0
+        stats = gan_step(real, z, y, update_g=update_g, stats=want_stats)  # device tensors, or None
+
+        # Update EMA: after G's step, the average moves toward the new weights.
+        if ema is not None and update_g:
+            ema.update(G)
 
         # Log: the only host sync, every log_every steps.
         if done % config.log_every == 0 or done == config.steps:
@@ -146,7 +166,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
 
         # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl (evaluator loaded once).
         if config.eval_every and done % config.eval_every == 0:
-            m = log_metrics(G, config, out_dir, done)
+            m = log_metrics(G_sample, config, out_dir, done)
             if not quiet:
                 tqdm.write(f"Step {done}: fd {m['fd']:.2f}, score {m['score']:.2f}, modes {m['modes']}")
 
@@ -159,7 +179,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
     stats_file.close()
 
     # Final figures: the tutorial's single sample and 15x15 grid, the progress GIF, the loss plot.
-    samples = generate(G.eval(), config, 225, seed=config.seed)
+    samples = generate(G_sample.eval(), config, 225, seed=config.seed)
     save_png(make_grid(samples, nrow=15), out_dir / "samples_15x15.png", scale=2)
     save_png(samples[0], out_dir / "sample.png", scale=8)
     save_gif(sorted((out_dir / "progress").glob("step_*.png")), out_dir / "progress.gif")
