@@ -211,7 +211,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", nargs="?", type=Path, default=None, help=target_help)
     p.add_argument("--real", action="store_true", help="score only held-out real images (the reference row)")
     p.add_argument("--n", type=_positive_int, default=None, help="samples (default 10000; files: all they hold)")
-    p.add_argument("--metrics", default="all", help="comma-separated metric names, or all (default)")
+    p.add_argument("--metrics", default="all", help="comma-separated names, or all (default); a wrong one lists them")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed for generators, subset seed for --real")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.set_defaults(func=cmd_eval)
