@@ -4,7 +4,9 @@ the remedy settings are validated with clear errors."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -268,3 +270,26 @@ def test_train_flags_reach_the_config(capsys: pytest.CaptureFixture) -> None:
     values = json.loads(capsys.readouterr().out)
     assert (values["arch"], values["pack"], values["mbstd"], values["spectral_norm"]) == ("conv", 2, True, False)
     assert values["ema_beta"] == 0.99 and values["preset"] == "conv"
+
+
+def test_pretrained_run_checks_the_hash_and_copies_into_the_cache(runs: dict[str, Path]) -> None:
+    from mnistgan.pretrained import Pretrained, pretrained_run
+
+    source = runs["ema"] / "generator.safetensors"
+    sha = hashlib.sha256(source.read_bytes()).hexdigest()
+    run = pretrained_run("x", {"x": Pretrained("g.safetensors", sha, "test")}, source)
+    assert (run / "generator.safetensors").read_bytes() == source.read_bytes()
+    assert run.is_relative_to(Path(os.environ["MNISTGAN_CACHE"]))  # outputs never land in the package
+    with pytest.raises(UserError, match="is pinned"):
+        pretrained_run("x", {"x": Pretrained("g.safetensors", "0" * 64, "test")}, source)
+
+
+@pytest.mark.parametrize(("kind", "cls"), [("unconditional", MLPGenerator), ("conditional", ConditionalGenerator)])
+def test_shipped_generators_match_their_pins(kind: str, cls: type, tmp_path: Path) -> None:
+    from mnistgan.pretrained import pretrained_run
+
+    generator, config, _ = load_generator(pretrained_run(kind))
+    assert isinstance(generator, cls)
+    args = ["sample", "--pretrained", "--n", "4", "--npz", str(tmp_path / "s.npz")]
+    assert main(args + (["--digit", "3"] if kind == "conditional" else [])) == 0
+    assert np.load(tmp_path / "s.npz")["images"].shape == (4, 28, 28)

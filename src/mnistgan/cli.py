@@ -122,7 +122,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def add_sample(sub: argparse._SubParsersAction) -> None:
     """`mnistgan sample`."""
     p = sub.add_parser("sample", help="draw images from a trained generator")
-    p.add_argument("target", type=Path, help="run directory or generator.safetensors")
+    p.add_argument("target", nargs="?", type=Path, default=None, help="run directory or generator.safetensors")
+    shipped = "the generator shipped in the package (the conditional one with --digit)"
+    p.add_argument("--pretrained", action="store_true", help=shipped)
     p.add_argument("--n", type=_positive_int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed (default 0)")
     p.add_argument("--grid", type=Path, default=None, help="write a PNG grid here")
@@ -142,6 +144,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     if args.grid is None and args.npz is None:
         raise UserError("sample: give --grid out.png and/or --npz out.npz")
+    if (args.target is None) == (not args.pretrained):
+        raise UserError("sample: give a TARGET run directory or --pretrained (not both)")
+    if args.pretrained:
+        from mnistgan.pretrained import pretrained_run
+
+        args.target = pretrained_run("conditional" if args.digit is not None else "unconditional")
     generator, config, _ = load_generator(args.target)
     labels = None
     if args.digit is not None:
@@ -210,6 +218,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     target_help = "run directory, generator .safetensors, .npz/.npy of images, or folder of PNGs"
     p.add_argument("target", nargs="?", type=Path, default=None, help=target_help)
     p.add_argument("--real", action="store_true", help="score only held-out real images (the reference row)")
+    p.add_argument("--pretrained", action="store_true", help="score the unconditional generator the package ships")
     p.add_argument("--n", type=_positive_int, default=None, help="samples (default 10000; files: all they hold)")
     p.add_argument("--metrics", default="all", help="comma-separated names, or all (default); a wrong one lists them")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed for generators, subset seed for --real")
@@ -223,6 +232,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.target is not None and args.real:
         raise UserError("give a TARGET or --real, not both (every table already shows the real row)")
+    if args.pretrained:
+        if args.target is not None or args.real:
+            raise UserError("--pretrained replaces TARGET and --real: give only one")
+        from mnistgan.pretrained import pretrained_run
+
+        args.target = pretrained_run("unconditional")
     record = run_eval(args.target, args.real, args.n, args.metrics, args.seed, args.json)
     if record["model"] is not None:
         print(f"model: {record['model']['target']}")
