@@ -11,7 +11,6 @@ import torch
 from mnistgan.data import load_split
 from mnistgan.idx import write_idx
 
-
 # One thread per test process: on a shared 2-core machine, OpenMP threads of several processes spin against each
 # other and slow everything down by orders of magnitude; the tiny test workloads gain nothing from a second thread.
 torch.set_num_threads(1)

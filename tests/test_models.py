@@ -29,8 +29,11 @@ def test_shapes_and_ranges() -> None:
 def test_glorot_normal_std_and_zero_bias(net: str, fan_in: int, fan_out: int) -> None:
     config = preset_config("tutorial")
     torch.manual_seed(1)
-    layer = {"G1": lambda: build_generator(config).fc1, "G2": lambda: build_generator(config).fc2,
-             "D1": lambda: build_discriminator(config).fc1}[net]()
+    layer = {
+        "G1": lambda: build_generator(config).fc1,
+        "G2": lambda: build_generator(config).fc2,
+        "D1": lambda: build_discriminator(config).fc1,
+    }[net]()
     expected = math.sqrt(2.0 / (fan_in + fan_out))
     w = layer.weight.detach().double()
     # The sample std of n normal draws has relative standard error 1/sqrt(2n) (< 0.3% here); allow 3%.
