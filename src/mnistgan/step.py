@@ -181,6 +181,17 @@ def mlp_layers(net: nn.Module) -> list[nn.Linear] | None:
     return layers
 
 
+def _backprop_stack(layers: list[nn.Linear], acts: list[Tensor], grad: Tensor) -> None:
+    """Write weight and bias gradients of a Linear -> ReLU -> ... -> Linear stack into p.grad, from the gradient at
+    its output; acts[i] is layer i's input (B, in_i), grad is (B, out_last)."""
+    for i in range(len(layers) - 1, -1, -1):
+        layer, a = layers[i], acts[i]
+        torch.mm(grad.t(), a, out=_grad_buffer(layer.weight))
+        torch.sum(grad, 0, out=_grad_buffer(layer.bias))
+        if i > 0:
+            grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
+
+
 def _grad_buffer(p: nn.Parameter) -> Tensor:
     """p.grad, allocated if someone set it to None (zero_grad): the manual engine writes gradients into it."""
     if p.grad is None:
@@ -368,13 +379,7 @@ class GANStep:
 
         # Backward of the D loss into D's weights (not into x: nothing upstream of D's input is trained by it).
         if update_d:
-            grad = torch.cat([d_real, d_fake])  # (2B, 1)
-            for i in range(len(self.d_layers) - 1, -1, -1):
-                layer, a = self.d_layers[i], d_acts[i]
-                torch.mm(grad.t(), a, out=_grad_buffer(layer.weight))
-                torch.sum(grad, 0, out=_grad_buffer(layer.bias))
-                if i > 0:
-                    grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
+            _backprop_stack(self.d_layers, d_acts, torch.cat([d_real, d_fake]))  # from (2B, 1)
 
         # Backward of the G loss: through D on the fake rows only (D's weights get nothing), then through G.
         if update_g:
@@ -382,13 +387,7 @@ class GANStep:
             for i in range(len(self.d_layers) - 1, 0, -1):
                 grad = torch.ops.aten.threshold_backward(grad @ self.d_layers[i].weight, d_acts[i][B:], 0)
             grad = grad @ self.d_layers[0].weight  # dG_loss / dfake (B, 784)
-            grad = torch.ops.aten.sigmoid_backward(grad, fake)
-            for i in range(len(self.g_layers) - 1, -1, -1):
-                layer, a = self.g_layers[i], g_acts[i]
-                torch.mm(grad.t(), a, out=_grad_buffer(layer.weight))
-                torch.sum(grad, 0, out=_grad_buffer(layer.bias))
-                if i > 0:
-                    grad = torch.ops.aten.threshold_backward(grad @ layer.weight, a, 0)
+            _backprop_stack(self.g_layers, g_acts, torch.ops.aten.sigmoid_backward(grad, fake))
 
         if not stats:
             return None
