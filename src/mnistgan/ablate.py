@@ -26,6 +26,7 @@ import numpy as np
 
 from mnistgan.config import PRESETS, preset_config
 from mnistgan.errors import NonFiniteError, UserError
+from mnistgan.files import atomic_write, atomic_write_text
 
 RESULT = "result.json"
 EVAL_SEED = 2**31 - 1  # noise seed of the evaluation samples: fixed, and unlike any training seed
@@ -61,9 +62,7 @@ EvalFn = Callable[[RunSpec], dict[str, Any]]
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def default_train(spec: RunSpec) -> None:
@@ -279,8 +278,6 @@ def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference:
     axes[0, 0].set_ylabel("share of samples")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    tmp = Path(path).with_name(Path(path).stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
-    os.replace(tmp, path)
     return Path(path)

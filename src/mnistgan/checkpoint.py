@@ -8,7 +8,6 @@ optimizers, the step, every RNG state and the config, as one plain dict of tenso
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +18,17 @@ from torch import nn
 
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
+from mnistgan.files import atomic_write
 
 SNAPSHOT = "generator.safetensors"
 RESUME = "resume.pt"
-
-
-def _atomic(path: Path, write) -> None:  # noqa: ANN001 - write: Callable[[Path], None]
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def save_snapshot(path: Path, generator: nn.Module, config: TrainConfig, step: int) -> None:
     """Write the generator's weights with the config and step as safetensors metadata."""
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
     meta = {"config": json.dumps(config.to_dict()), "step": str(step), "format": "mnistgan-generator-1"}
-    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
 def load_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, int]:
@@ -71,7 +65,7 @@ def set_rng_state(state: dict[str, Any], noise_gen: torch.Generator) -> None:
 
 def save_resume(path: Path, state: dict[str, Any]) -> None:
     """Write the full resume state (a plain dict of state_dicts, tensors and numbers)."""
-    _atomic(Path(path), lambda tmp: torch.save(state, tmp))
+    atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
 
 
 def load_resume(path: Path) -> dict[str, Any]:

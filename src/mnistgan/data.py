@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from mnistgan.errors import UserError
+from mnistgan.files import atomic_write_bytes
 from mnistgan.idx import read_idx, sha256_of
 
 FILES = {
@@ -116,9 +117,7 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
             if found != expected:
                 errors.append(f"{url}: checksum mismatch: expected SHA-256 {expected}, found {found}")
                 continue
-            tmp = target.with_name(target.name + ".part")
-            tmp.write_bytes(payload)
-            os.replace(tmp, target)
+            atomic_write_bytes(target, payload)
             break
         else:
             raise UserError(

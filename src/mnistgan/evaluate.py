@@ -9,7 +9,6 @@ per (evaluator, data, n, seed, metric) and cached.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from mnistgan.data import cache_dir, load_split
 from mnistgan.errors import UserError
+from mnistgan.files import atomic_write_text
 from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_metrics
 from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
 from mnistgan.metrics.registry import check_sample_size
@@ -172,9 +172,7 @@ def reference_row(names: list[str], n: int, seed: int, evaluator, reference: Ref
         folder.mkdir(parents=True, exist_ok=True)
         for name in missing:
             before = {k: result["metrics"][k] for k in METRICS[name].keys}
-            tmp = paths[name].with_name(paths[name].name + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(before))
-            os.replace(tmp, paths[name])
+            atomic_write_text(paths[name], json.dumps(before))
             values.update(before)
         seconds = result["seconds"]
     return {"n": n, "seed": seed, "source": f"train[:{REAL_POOL}] subset", "metrics": values, "seconds": seconds}
@@ -266,9 +264,7 @@ def run_eval(
     if tgt is not None and tgt.kind == "run":
         outputs.append(Path(target) / "eval.json")
     for path in outputs:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     record["written"] = [str(p) for p in outputs]
     if model is not None and "memorization" in names and figure_dir is not None:
         record["written"].append(str(Path(figure_dir) / "memorization.png"))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mnistgan.errors import UserError
+from mnistgan.files import atomic_write_bytes
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4")}
 _DTYPES[0x0E] = np.dtype(">f8")
@@ -91,6 +91,4 @@ def write_idx(path: Path, array: np.ndarray, compress: bool | None = None) -> No
     path = Path(path)
     if compress if compress is not None else path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(payload)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, payload)

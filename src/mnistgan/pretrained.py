@@ -9,7 +9,6 @@ Replacing a shipped file is a deliberate event: change its SHA-256 here and say 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +17,7 @@ from pathlib import Path
 from mnistgan.checkpoint import SNAPSHOT
 from mnistgan.data import cache_dir
 from mnistgan.errors import UserError
+from mnistgan.files import atomic_write
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,5 @@ def pretrained_run(kind: str, registry: dict[str, Pretrained] | None = None, sou
     run.mkdir(parents=True, exist_ok=True)
     target = run / SNAPSHOT
     if not target.is_file() or _sha256(target) != found:
-        tmp = run / (SNAPSHOT + ".tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, target)
+        atomic_write(target, lambda tmp: shutil.copyfile(src, tmp))
     return run

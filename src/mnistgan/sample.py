@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from mnistgan.checkpoint import find_snapshot, load_snapshot
 from mnistgan.conditional import ConditionalGenerator, LabelSampler
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
+from mnistgan.files import atomic_write
 from mnistgan.models import build_generator, sample_noise
 
 
@@ -41,10 +41,7 @@ def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
     image = Image.fromarray(array, mode="L")
     if scale > 1:
         image = image.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp" + path.suffix)
-    image.save(tmp)
-    os.replace(tmp, path)
+    atomic_write(Path(path), lambda tmp: image.save(tmp))
 
 
 def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:

@@ -28,6 +28,7 @@ from mnistgan.config import TrainConfig, load_config, save_config
 from mnistgan.data import Batcher, load_split
 from mnistgan.ema import EMA
 from mnistgan.errors import NonFiniteError, UserError
+from mnistgan.files import atomic_write_text
 from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.sample import generate, make_grid, save_gif, save_png
@@ -192,6 +193,4 @@ def _truncate_jsonl(path: Path, step: int) -> None:
     if not path.exists():
         return
     rows = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(r + "\n" for r in rows))
-    tmp.replace(path)
+    atomic_write_text(path, "".join(r + "\n" for r in rows))

@@ -7,7 +7,6 @@ training images, each image shifted at random by up to 2 pixels (the cheapest au
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from mnistgan.data import load_split
+from mnistgan.files import atomic_write, atomic_write_text
 from mnistgan.metrics.evaluator import Evaluator, embed, file_sha256
 
 
@@ -102,9 +102,7 @@ def _train(out: Path, config: EvaluatorConfig, log) -> dict:  # noqa: ANN001
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
-    tmp = out.with_name(out.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"format": "mnistgan-evaluator-1"})
-    os.replace(tmp, out)
+    atomic_write(out, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "mnistgan-evaluator-1"}))
     record = {
         "sha256": file_sha256(out),
         "test_accuracy": accuracy(net, test_images, test_labels),
@@ -114,7 +112,5 @@ def _train(out: Path, config: EvaluatorConfig, log) -> dict:  # noqa: ANN001
         "command": f"mnistgan evaluator train --seed {config.seed} --epochs {config.epochs}",
     }
     meta = out.with_suffix(".json")
-    tmp = meta.with_name(meta.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, meta)
+    atomic_write_text(meta, json.dumps(record, indent=2) + "\n")
     return record

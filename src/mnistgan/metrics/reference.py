@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mnistgan.data import cache_dir, load_split
+from mnistgan.files import atomic_write
 from mnistgan.metrics.evaluator import Evaluator, embed
 from mnistgan.metrics.frechet import gaussian_stats
 from mnistgan.metrics.neighbors import kth_nn_sq
@@ -58,9 +58,7 @@ def cached_arrays(part: str, fields: dict, compute: Callable[[], dict[str, np.nd
             pass  # unreadable (torn by a crash before os.replace existed, or disk trouble): recompute
     arrays = compute()
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
     return arrays
 
 

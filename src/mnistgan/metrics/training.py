@@ -9,13 +9,13 @@ like 1/n); the curve is for watching a run, the final number comes from `mnistga
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from torch import nn
 
 from mnistgan.config import TrainConfig
+from mnistgan.files import atomic_write_text
 from mnistgan.metrics.core import evaluate
 from mnistgan.metrics.evaluator import load_evaluator
 from mnistgan.metrics.reference import Reference
@@ -47,9 +47,7 @@ def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: 
     lines = path.read_text().splitlines() if path.exists() else []
     kept = [line for line in lines if line.strip() and _step(line) < step]  # drops rows past a resumed step
     if len(kept) != len(lines):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        os.replace(tmp, path)
+        atomic_write_text(path, "".join(line + "\n" for line in kept))
     with open(path, "a") as handle:
         handle.write(json.dumps(row) + "\n")
     return row
