@@ -64,6 +64,27 @@ def test_ablate_skips_finished_runs_and_tabulates(tmp_path, presets):
     ablate.plot_digits(ablate.load_results(tmp_path, presets), tmp_path / "check.png", reference=ref)
 
 
+def test_other_sample_count_rescores_without_retraining(tmp_path, presets):
+    scored = []
+
+    def counting_eval(spec):
+        scored.append((spec.preset, spec.seed, spec.n_eval))
+        return {**fake_eval(spec), "fd": float(spec.n_eval)}
+
+    kw = dict(train_fn=fake_train, eval_fn=counting_eval, log=lambda s: None)
+    ablate.run_ablation(["tutorial"], 2, 5, tmp_path, n_eval=500, **kw)
+    before = json.loads((tmp_path / "tutorial/seed1/result.json").read_text())
+    table, _ = ablate.run_ablation(["tutorial"], 2, 5, tmp_path, n_eval=800, **kw)
+    after = json.loads((tmp_path / "tutorial/seed1/result.json").read_text())
+    assert set(_calls(tmp_path).values()) == {1}  # trained once
+    assert scored == [("tutorial", 0, 500), ("tutorial", 1, 500), ("tutorial", 0, 800), ("tutorial", 1, 800)]
+    assert after["fd"] == 800.0 and after["n_eval"] == 800 and after["rescored_from"] == 500
+    assert after["train_min"] == before["train_min"] and after["steps"] == 5
+    assert "| 800.00 ± 0.00 |" in table.read_text()
+    ablate.run_ablation(["tutorial"], 2, 5, tmp_path, n_eval=800, **kw)
+    assert len(scored) == 4  # already scored with 800: nothing to do
+
+
 def test_ablate_refuses_other_step_counts_and_unknown_presets(tmp_path, presets):
     kw = dict(train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None)
     ablate.run_ablation(["tutorial"], 1, 5, tmp_path, **kw)

@@ -2,8 +2,9 @@
 
 Layout: ``OUT/<preset>/seed<k>/`` is an ordinary run directory plus ``result.json`` (the metrics of 10,000 samples
 of its final generator, the training wall time and the step count), written atomically when the run is finished.
-A run whose result.json exists is never redone, and a run killed mid-training resumes from its last checkpoint,
-so a long table can be built across several sessions. ``OUT/table.md`` and ``OUT/digits.png`` are redrawn from
+A run whose result.json exists is never retrained (asked for a different number of scored samples, it is only
+scored again), and a run killed mid-training resumes from its last checkpoint, so a long table can be built across
+several sessions. ``OUT/table.md`` and ``OUT/digits.png`` are redrawn from
 the result files at the end of every invocation.
 
 Runs go to worker processes (spawned, ``jobs`` at a time), each with ``max(1, cores // jobs)`` torch threads.
@@ -106,7 +107,10 @@ def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = 
     run_dir = Path(spec.run_dir)
     result_path = run_dir / RESULT
     if result_path.is_file():
-        return json.loads(result_path.read_text())
+        old = json.loads(result_path.read_text())
+        if "error" in old or old.get("n_eval") == spec.n_eval:
+            return old
+        return _rescore(spec, old, eval_fn)  # trained already; only the number of scored samples changed
     import torch
 
     torch.set_num_threads(spec.threads)
@@ -125,6 +129,18 @@ def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = 
     result |= eval_fn(spec)
     result["eval_s"] = time.perf_counter() - t1
     _write_json(result_path, result)
+    return result
+
+
+def _rescore(spec: RunSpec, old: dict[str, Any], eval_fn: EvalFn) -> dict[str, Any]:
+    """Score a finished run again with spec.n_eval samples, keeping its training record (steps, time, threads)."""
+    import torch
+
+    torch.set_num_threads(spec.threads)
+    t1 = time.perf_counter()
+    result = {**old, **eval_fn(spec), "n_eval": spec.n_eval, "rescored_from": old.get("n_eval")}
+    result["eval_s"] = time.perf_counter() - t1
+    _write_json(Path(spec.run_dir) / RESULT, result)
     return result
 
 
@@ -175,7 +191,7 @@ def run_ablation(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     specs = plan(presets, seeds, steps, out, jobs, cores or os.cpu_count() or 1, n_eval)
-    todo = [s for s in specs if not (Path(s.run_dir) / RESULT).is_file()]
+    todo = [s for s in specs if not _finished(s)]
     log(f"ablate: {len(specs)} runs, {len(specs) - len(todo)} already finished, {len(todo)} to do, {jobs} at a time")
     if jobs == 1 or len(todo) <= 1:
         for spec in todo:
@@ -192,6 +208,15 @@ def run_ablation(
     figure = out / "digits.png"
     plot_digits(results, figure)
     return table, figure
+
+
+def _finished(spec: RunSpec) -> bool:
+    """Trained and scored with spec.n_eval samples (a diverged run counts as finished)."""
+    path = Path(spec.run_dir) / RESULT
+    if not path.is_file():
+        return False
+    old = json.loads(path.read_text())
+    return "error" in old or old.get("n_eval") == spec.n_eval
 
 
 def _report(result: dict[str, Any], log: Callable[[str], None]) -> None:
