@@ -40,7 +40,8 @@ from torch import nn
 from mnistgan.config import preset_config
 from mnistgan.data import Batcher, load_split
 from mnistgan.models import build_discriminator, build_generator, sample_noise
-from mnistgan.step import GANStep, get_objective, make_optimizers, physical_cores
+from mnistgan.objectives import get_objective
+from mnistgan.step import GANStep, make_optimizers, physical_cores
 from mnistgan.train import resolve_device
 
 

@@ -22,9 +22,9 @@ from mnistgan.conv import ConvDiscriminator, ConvGenerator
 from mnistgan.data import Batcher, load_split
 from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, MLPGenerator, build_discriminator, build_generator, sample_noise
-from mnistgan.objectives import g_loss_feature_matching, r1_penalty, r2_penalty
+from mnistgan.objectives import g_loss_feature_matching, get_objective, objective_from_config, r1_penalty, r2_penalty
 from mnistgan.sample import generate, load_generator
-from mnistgan.step import GANStep, get_objective, make_optimizers, objective_from_config
+from mnistgan.step import GANStep, make_optimizers
 from mnistgan.train import train
 from mnistgan.unrolled import adam_state, unrolled_g_loss
 

@@ -12,7 +12,8 @@ from torch import nn
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, build_discriminator, build_generator
-from mnistgan.step import CLOSED_FORM_GRADS, GANStep, Objective, get_objective, make_optimizers, mlp_layers
+from mnistgan.objectives import CLOSED_FORM_GRADS, Objective, get_objective
+from mnistgan.step import GANStep, make_optimizers, mlp_layers
 
 STEPS = 5
 TOL = 1e-5  # float32 round-off through Adam (which divides by sqrt(v)) over a few steps; updates are ~1e-2

@@ -13,9 +13,11 @@ signature, ``(real_logits, fake_logits) -> loss``, so a training step can switch
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from mnistgan import losses
 from mnistgan.errors import UserError
@@ -135,3 +137,89 @@ def g_loss_fn(name: str) -> LossFn:
     if name not in G_LOSSES:
         raise UserError(f"unknown loss {name!r}; valid losses: {', '.join(G_LOSSES)}")
     return G_LOSSES[name]
+
+
+# The objective bundle the training step runs ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A GAN loss pair on discriminator logits, plus (optionally) its closed-form gradient for the fast engine.
+
+    d_loss(real_logits, fake_logits) and g_loss(real_logits, fake_logits) return scalars; logits are (B, 1).
+    logit_grads(real_logits, fake_logits) -> (dD/dreal, dD/dfake, dG/dfake), each (B, 1): the derivative of the D loss
+    with respect to the real and fake logits and of the G loss with respect to the fake logits (the G loss's
+    dependence on real logits, as in relativistic losses, reaches only D's parameters, which the G loss never updates).
+    None means the loss has no closed form here and the step uses autograd.
+    d_penalty(D, real, fake) -> scalar is added to the D loss (weight included: e.g. 10 * gradient_penalty, or
+    gamma / 2 * (R1 + R2)); it needs input gradients, so a penalty sends the step to the autograd engine. D there is
+    a callable x -> logits (for a conditional D, bound to the batch's labels).
+    Two hooks replace G's loss, both autograd only: ``feature_matching`` (Salimans et al. 2016: the squared distance
+    between the mean penultimate D features of the real and the fake batch) and ``unroll_steps`` = k > 0 (Metz et
+    al. 2017: G's loss against D after k differentiable surrogate Adam steps from D's current weights and moments).
+    """
+
+    name: str
+    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    g_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    logit_grads: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+    d_penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    feature_matching: bool = False
+    unroll_steps: int = 0
+
+
+# Closed-form logit gradients; each loss is a mean over the B rows, hence the 1/B. At a kink (hinge) they take the
+# one-sided value autograd takes (relu'(0) = 0), so both engines agree exactly there too.
+def _nsgan_grads(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # d/dl softplus(-l) = sigmoid(l) - 1 and d/dl softplus(l) = sigmoid(l).
+    inv_b = 1.0 / real.shape[0]
+    d_fake = torch.sigmoid(fake).mul_(inv_b)
+    return torch.sigmoid(real).sub_(1.0).mul_(inv_b), d_fake, d_fake - inv_b
+
+
+def _hinge_grads(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    inv_b = 1.0 / real.shape[0]
+    return (real < 1).to(real.dtype).mul_(-inv_b), (fake > -1).to(fake.dtype).mul_(inv_b), torch.full_like(fake, -inv_b)
+
+
+def _wgan_grads(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    inv_b = 1.0 / real.shape[0]
+    return torch.full_like(real, -inv_b), torch.full_like(fake, inv_b), torch.full_like(fake, -inv_b)
+
+
+def _rpgan_grads(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # D: softplus(f - r) -> sigmoid(f - r) * (-1, +1); G: softplus(r - f) -> -sigmoid(r - f) for the fake logit.
+    inv_b = 1.0 / real.shape[0]
+    d_fake = torch.sigmoid(fake - real).mul_(inv_b)
+    return -d_fake, d_fake, torch.sigmoid(real - fake).mul_(-inv_b)
+
+
+CLOSED_FORM_GRADS = {"nsgan": _nsgan_grads, "hinge": _hinge_grads, "wgan": _wgan_grads, "rpgan": _rpgan_grads}
+
+
+def get_objective(
+    name: str,
+    d_penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    feature_matching: bool = False,
+    unroll_steps: int = 0,
+) -> Objective:
+    """The objective `name` from mnistgan.objectives, with its closed-form logit gradients where known."""
+    grads = CLOSED_FORM_GRADS.get(name)
+    return Objective(name, d_loss_fn(name), g_loss_fn(name), grads, d_penalty, feature_matching, unroll_steps)
+
+
+def objective_from_config(config) -> Objective:  # noqa: ANN001 - config: TrainConfig
+    """The config's loss with its penalties (weights from the config) and G-loss hooks, as one Objective."""
+    terms = []  # (weight, which, fn): the penalty on D inputs of one source at a time, pack-aware
+    pack = config.pack
+    if config.gp_weight:
+        terms.append(lambda D, real, fake: config.gp_weight * gradient_penalty(D, real, fake, pack))
+    if config.r1_gamma:
+        terms.append(lambda D, real, fake: config.r1_gamma / 2 * r1_penalty(D, real, pack))
+    if config.r2_gamma:
+        terms.append(lambda D, real, fake: config.r2_gamma / 2 * r2_penalty(D, fake, pack))
+
+    def penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return sum(term(D, real, fake) for term in terms)
+
+    return get_objective(config.loss, penalty if terms else None, config.feature_matching, config.unroll_steps)

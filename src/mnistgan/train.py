@@ -31,8 +31,9 @@ from mnistgan.errors import NonFiniteError, UserError
 from mnistgan.files import atomic_write_text
 from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
+from mnistgan.objectives import objective_from_config
 from mnistgan.sample import generate, make_grid, save_gif, save_png
-from mnistgan.step import GANStep, make_optimizers, objective_from_config, physical_cores
+from mnistgan.step import GANStep, make_optimizers, physical_cores
 
 
 def resolve_device(name: str) -> torch.device:
