@@ -1,6 +1,7 @@
 """Training speed of the tutorial preset against its own matrix multiplications and a naive PyTorch rewrite.
 
     .venv/bin/python benchmarks/train_speed.py [--reps 7] [--steps 200] [--threads N] [--device auto] [--profile]
+                                               [--compile]
 
 Variants, timed in interleaved rounds (the order rotates every round) because the machine is shared and its load
 drifts; each figure is the median over rounds, and each ratio is the median of the per-round ratios:
@@ -45,13 +46,13 @@ from mnistgan.step import GANStep, make_optimizers, physical_cores
 from mnistgan.train import resolve_device
 
 
-def make_train_step(config, images, device, engine: str = "auto"):  # noqa: ANN001, ANN201
+def make_train_step(config, images, device, engine: str = "auto", compile: bool = False):  # noqa: ANN001, ANN201
     """A closure running one real training step (data, noise, GANStep), as train.py does."""
     torch.manual_seed(config.seed)
     batcher = Batcher(images, config.batch_size, config.seed, device)
     G, D = build_generator(config).to(device), build_discriminator(config).to(device)
     opt_g, opt_d = make_optimizers(G, D, config, device)
-    step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss), engine=engine)
+    step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss), engine=engine, compile=compile)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
     counter = [0]
 
@@ -173,6 +174,7 @@ def main() -> None:
         "machine barely disturb (use with --threads 1: with more threads it also counts OpenMP spin-waiting)",
     )
     parser.add_argument("--profile", action="store_true", help="also print torch.profiler tables")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile'd autograd and conv steps")
     args = parser.parse_args()
 
     threads = args.threads or physical_cores()
@@ -188,6 +190,11 @@ def main() -> None:
         "matmul": matmul_run,
         "naive": make_naive(config, images, device),
     }
+    if args.compile:  # the autograd engine with torch.compile'd G and D (compiled during the warm-up)
+        t0 = time.perf_counter()
+        variants["compiled"] = make_train_step(config, images, device, engine="autograd", compile=True)[0]
+        time_steps(variants["compiled"], 3, device)
+        print(f"compiled variant: first steps (compilation) took {time.perf_counter() - t0:.1f} s")
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"clock {args.clock}, device {device}, threads {threads}, torch {torch.__version__}, ", end="")
     print(f"batch {config.batch_size}, float32")
@@ -212,13 +219,18 @@ def main() -> None:
     print(f"step time / matmul-only time: {ratio('matmul', 'step'):.2f}x  (target <= 1.5x)")
     print(f"step speed / naive speed:     {ratio('step', 'naive'):.2f}x  (target >= 2.5x)")
     print(f"step speed / autograd engine: {ratio('step', 'autograd'):.2f}x")
+    if args.compile:
+        print(f"compiled autograd / autograd: {ratio('compiled', 'autograd'):.2f}x")
     print(f"70,000 tutorial steps at the median rate: {70_000 / med['step'] / 60:.1f} min")
     # Conv architecture (mnistgan.conv, DCGAN-style, c=32) through the same GANStep (its autograd engine).
-    conv_run = make_conv_step(config, images, device)
-    time_steps(conv_run, 3, device)
     conv_steps = max(5, args.steps // 20)
-    conv = statistics.median(time_steps(conv_run, conv_steps, device, clock) for _ in range(args.reps))
-    print(f"conv architecture (GANStep, {conv_steps} steps x {args.reps}): {conv * config.batch_size:.0f} samples/s")
+    for compiled in [False, True] if args.compile else [False]:
+        conv_run = make_conv_step(config, images, device, compile=compiled)
+        time_steps(conv_run, 3, device)
+        conv = statistics.median(time_steps(conv_run, conv_steps, device, clock) for _ in range(args.reps))
+        label = "compiled" if compiled else "eager"
+        print(f"conv architecture (GANStep, {label}, {conv_steps} steps x {args.reps}): ", end="")
+        print(f"{conv * config.batch_size:.0f} samples/s")
     # Evaluator (mnistgan.metrics): images/s of embed() on test images; weights do not change its speed.
     if device.type == "cpu":
         from mnistgan.metrics.evaluator import Evaluator, embed
@@ -230,7 +242,7 @@ def main() -> None:
         print(f"evaluator: {rate:.0f} images/s (embed, 2,000 images x 3)")
 
 
-def make_conv_step(config, images, device):  # noqa: ANN001, ANN201
+def make_conv_step(config, images, device, compile: bool = False):  # noqa: ANN001, ANN201
     """One training step of the DCGAN-style pair from mnistgan.conv through GANStep."""
     from mnistgan.conv import ConvDiscriminator, ConvGenerator
 
@@ -238,7 +250,7 @@ def make_conv_step(config, images, device):  # noqa: ANN001, ANN201
     batcher = Batcher(images, config.batch_size, config.seed, device)
     G, D = ConvGenerator(config.z_dim).to(device), ConvDiscriminator().to(device)
     opt_g, opt_d = make_optimizers(G, D, config, device)
-    step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss))
+    step = GANStep(G, D, opt_g, opt_d, get_objective(config.loss), compile=compile)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
     counter = [0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import pytest
 import torch
@@ -235,3 +236,54 @@ def test_manual_engine_survives_zero_grad_set_to_none() -> None:
             step(real, z)
         weights.append(torch.cat([p.flatten() for p in list(G.parameters()) + list(D.parameters())]))
     assert torch.equal(weights[0], weights[1])
+
+
+def test_compiled_autograd_engine_matches_eager() -> None:
+    """torch.compile'd G and D give the eager weights after a few steps (the inductor build runs here: ~10-20 s)."""
+    config = TrainConfig(lr_g=2e-3, lr_d=1e-3, z_dim=16, g_hidden=32, d_hidden=48, batch_size=8)
+    G, D = _setup(config)
+    G0, Ge, De = copy.deepcopy(G), copy.deepcopy(G), copy.deepcopy(D)
+    batches = _batches(config, 3)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    step = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine="autograd", compile=True)
+    assert step.compile_note.startswith("on")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="torch.compile failed")  # a fallback to eager: fail on it
+        for real, z in batches:
+            step(real, z)
+    _run_step(Ge, De, config, batches, "autograd")
+    assert _max_diff(G, Ge) < TOL and _max_diff(D, De) < TOL and _max_diff(G, G0) > 100 * TOL
+
+
+def test_compile_falls_back_to_eager_when_it_cannot_build(monkeypatch) -> None:
+    """No compiler: the first call's failure is a warning, and the step trains eagerly with the same result."""
+
+    def broken_compile(module):  # noqa: ANN001, ANN202 - what torch.compile returns on a machine with no cc
+        def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            raise RuntimeError("InvalidCxxCompiler: no working C++ compiler found")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    config = TrainConfig(lr_g=2e-3, lr_d=1e-3, z_dim=16, g_hidden=32, d_hidden=48, batch_size=8)
+    G, D = _setup(config)
+    Ge, De = copy.deepcopy(G), copy.deepcopy(D)
+    batches = _batches(config, 3)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    step = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine="autograd", compile=True)
+    with pytest.warns(UserWarning, match="torch.compile failed, training eagerly: RuntimeError: InvalidCxx"):
+        for real, z in batches:
+            step(real, z)
+    _run_step(Ge, De, config, batches, "autograd")
+    assert _max_diff(G, Ge) == 0 and _max_diff(D, De) == 0
+
+
+def test_compile_is_not_used_where_it_cannot_apply() -> None:
+    config = TrainConfig()
+    G, D = _setup(config)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    manual = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), compile=True)
+    assert manual.engine == "manual" and manual.compile_note.startswith("not used: the manual engine")
+    penalised = get_objective("rpgan", d_penalty=lambda D, real, fake: real.sum() * 0)
+    step = GANStep(G, D, opt_g, opt_d, penalised, compile=True)
+    assert step.G_fwd is G and "double backward" in step.compile_note

@@ -63,6 +63,7 @@ TRAIN_FLAGS = [
     ("--snapshot-every", "snapshot_every", _positive_int, "steps between fixed-noise progress grids"),
     ("--checkpoint-every", "checkpoint_every", _positive_int, "steps between checkpoints"),
     ("--eval-every", "eval_every", _nonneg_int, "steps between in-training metrics (0: off)"),
+    ("--compile", "compile", bool, "torch.compile G and D for the autograd engine (GPU, conv nets; not the MLP)"),
     # Mode-collapse remedies (issue 4); booleans take --flag / --no-flag.
     ("--arch", "arch", str, "mlp (tutorial) or conv (DCGAN-style)"),
     ("--loss", "loss", str, "nsgan (tutorial), hinge, wgan or rpgan"),

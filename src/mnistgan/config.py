@@ -64,6 +64,8 @@ class TrainConfig:
     seed: int = 0  # same seed, same device: same weights
     device: str = "auto"  # cuda when present, else cpu
     threads: int = 0  # 0: one thread per physical core (torch's default oversubscribes hyperthreads)
+    compile: bool = False  # torch.compile for the autograd engine: a minute of compiling on CPU for little gain
+    # there (benchmarks/train_speed.py); the tutorial's MLP runs the manual engine, which compiling does not touch
 
     # Outputs.
     log_every: int = 100  # stats.jsonl row interval; the host syncs only here, never every step

@@ -19,6 +19,8 @@ so the training loop never syncs with the host between its logging intervals.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +126,7 @@ class GANStep:
         opt_d: torch.optim.Optimizer,
         objective: Objective,
         engine: str = "auto",
+        compile: bool = False,
     ) -> None:
         self.G, self.D, self.opt_g, self.opt_d, self.objective = G, D, opt_g, opt_d, objective
         self.g_params, self.d_params = list(G.parameters()), list(D.parameters())
@@ -139,6 +142,10 @@ class GANStep:
             raise UserError(f"unknown step engine {engine!r}; valid: auto, manual, autograd")
         self.engine = engine
         self.g_layers, self.d_layers = g_layers or [], d_layers or []
+        # The autograd engine's forward passes; compiled ones where asked and possible (see compile_note).
+        self.G_fwd, self.D_fwd, self.compile_note = G, D, "off"
+        if compile:
+            self.G_fwd, self.D_fwd, self.compile_note = _compiled(G, D, engine, objective)
         if engine == "manual":
             for p in self.g_params + self.d_params:  # gradients are written in place into these buffers
                 if p.grad is None:
@@ -177,18 +184,18 @@ class GANStep:
     def _autograd(self, real: Tensor, z: Tensor, labels: Tensor | None, update_d: bool, update_g: bool, stats: bool):
         obj = self.objective
         if labels is None:
-            fake = self.G(z)  # (B, 784)
+            fake = self.G_fwd(z)  # (B, 784)
             D = self.D  # x -> logits
-            D_both = self.D
+            D_both = self.D_fwd
         else:
-            fake = self.G(z, labels)  # (B, 784), digits `labels`
+            fake = self.G_fwd(z, labels)  # (B, 784), digits `labels`
             y2 = torch.cat([labels, labels])
 
             def D(x: Tensor, **kw) -> Tensor:  # noqa: ANN003 - one source's rows, labelled like the real batch
                 return self.D(x, labels, **kw)
 
             def D_both(x: Tensor, **kw) -> Tensor:  # noqa: ANN003
-                return self.D(x, y2, **kw)
+                return self.D_fwd(x, y2, **kw)
 
         x = torch.cat([real, fake])  # one D pass over real and fake together
         if obj.feature_matching:
@@ -300,6 +307,43 @@ class GANStep:
         d_loss = self.objective.d_loss(real_logits, fake_logits)
         g_loss = self.objective.g_loss(real_logits, fake_logits)
         return self._stats(d_loss, g_loss, real_logits, fake_logits, update_d, update_g)
+
+
+def _compiled(G: nn.Module, D: nn.Module, engine: str, objective: Objective) -> tuple[Callable, Callable, str]:
+    """torch.compile'd G and D forwards for the autograd engine, or the eager modules and why not.
+
+    Not compiled: the manual engine (it runs no module forward), and objectives whose penalty or unrolled loss
+    differentiate through D twice (compiled graphs have no double backward). Compilation is lazy: a backend that
+    cannot build (no C++ compiler on CPU, no Triton on GPU) fails at the first call, and `_CompiledOrEager` then
+    falls back to the eager module for good, with a warning, so a run never dies for want of a compiler.
+    """
+    if engine == "manual":
+        return G, D, "not used: the manual engine runs no module forward"
+    if objective.d_penalty is not None or objective.unroll_steps:
+        return G, D, "not used: penalties and unrolled losses need double backward, which compiled graphs lack"
+    return _CompiledOrEager(G), _CompiledOrEager(D), "on (torch.compile, inductor; eager if it cannot build)"
+
+
+class _CompiledOrEager:
+    """Calls torch.compile(module); if its first call fails to build, warns once and calls the module itself."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module, self.compiled, self.proven = module, torch.compile(module), False
+
+    def __call__(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN204 - the module's own signature
+        if self.compiled is not None and not self.proven:
+            try:
+                out = self.compiled(*args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - any build failure means: run eagerly
+                first = (str(err).strip().splitlines() or [""])[0][:160]
+                warnings.warn(f"torch.compile failed, training eagerly: {type(err).__name__}: {first}", stacklevel=2)
+                self.compiled = None
+            else:
+                self.proven = True
+                return out
+        if self.compiled is not None:
+            return self.compiled(*args, **kwargs)
+        return self.module(*args, **kwargs)
 
 
 def physical_cores() -> int:

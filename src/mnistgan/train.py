@@ -112,7 +112,9 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
 
     if start == 0:
         save_progress(0)
-    gan_step = GANStep(G, D, opt_g, opt_d, objective_from_config(config))  # manual engine for plain MLPs
+    gan_step = GANStep(G, D, opt_g, opt_d, objective_from_config(config), compile=config.compile)
+    if config.compile and not quiet:
+        tqdm.write(f"compile: {gan_step.compile_note}")
     stats_file = open(out_dir / "stats.jsonl", "a")
     bar = tqdm(total=config.steps, initial=start, disable=quiet, dynamic_ncols=True, unit="step")
     t_last, step_last = time.perf_counter(), start
