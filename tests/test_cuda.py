@@ -16,7 +16,7 @@ from mnistgan.config import preset_config
 from mnistgan.models import build_discriminator, build_generator
 from mnistgan.objectives import objective_from_config
 from mnistgan.sample import load_generator
-from mnistgan.step import GANStep, make_optimizers
+from mnistgan.step import GANStep
 from mnistgan.train import train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -52,7 +52,10 @@ def test_presets_train_and_resume_on_cuda(preset: str, tiny_data_dir: Path, tmp_
 
 @pytest.mark.parametrize("preset", ["conv-r3gan", "conditional"])
 def test_autograd_engine_on_cuda_matches_cpu(preset: str) -> None:
-    """Three steps of a conv pair with R1/R2 (double backward through cuDNN) and of the conditional pair."""
+    """Three steps of a conv pair with R1/R2 (double backward through cuDNN) and of the conditional pair.
+
+    Plain SGD, not Adam: Adam's first steps move every weight by about lr whatever its gradient's size, so a bias
+    whose gradient is zero up to round-off (a conv bias before BatchNorm) moves by +-lr on either device at random."""
     config = preset_config(preset, batch_size=32, lr_g=1e-3, lr_d=1e-3)
     torch.manual_seed(0)
     G, D = build_generator(config), build_discriminator(config)
@@ -62,7 +65,7 @@ def test_autograd_engine_on_cuda_matches_cpu(preset: str) -> None:
     moved = {}
     for device in ("cpu", "cuda"):
         g, d = copy.deepcopy(G).to(device), copy.deepcopy(D).to(device)
-        opt_g, opt_d = make_optimizers(g, d, config, torch.device(device))
+        opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.05), torch.optim.SGD(d.parameters(), lr=0.05)
         step = GANStep(g, d, opt_g, opt_d, objective_from_config(config))
         assert step.engine == "autograd"
         for real, z in batches:
@@ -70,7 +73,7 @@ def test_autograd_engine_on_cuda_matches_cpu(preset: str) -> None:
         moved[device] = torch.cat([p.detach().cpu().flatten() for p in [*g.parameters(), *d.parameters()]])
     start = torch.cat([p.detach().flatten() for p in [*G.parameters(), *D.parameters()]])
     assert (moved["cpu"] - start).abs().max() > 1e-3  # the weights did move
-    torch.testing.assert_close(moved["cuda"], moved["cpu"], rtol=1e-4, atol=2e-5)
+    torch.testing.assert_close(moved["cuda"] - start, moved["cpu"] - start, rtol=1e-3, atol=1e-5)
 
 
 def test_compiled_step_on_cuda_matches_eager() -> None:
@@ -83,7 +86,7 @@ def test_compiled_step_on_cuda_matches_eager() -> None:
     params = {}
     for compiled in (False, True):
         g, d = copy.deepcopy(G), copy.deepcopy(D)
-        opt_g, opt_d = make_optimizers(g, d, config, torch.device("cuda"))
+        opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.05), torch.optim.SGD(d.parameters(), lr=0.05)
         step = GANStep(g, d, opt_g, opt_d, objective_from_config(config), compile=compiled)
         for real, z in batches:
             step(real, z)

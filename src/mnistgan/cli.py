@@ -191,6 +191,7 @@ def add_ablate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=_positive_int, default=None, help="training steps of every run")
     p.add_argument("--full", action="store_true", help="each preset's own (long) step count instead of --steps")
     p.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time; each gets cores // jobs threads")
+    p.add_argument("--threads", type=_positive_int, default=None, help="threads per run instead of cores // jobs")
     p.add_argument("--n-eval", type=_positive_int, default=10_000, help="samples scored per run (default 10000)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/ablate or runs/ablate-full)")
     p.set_defaults(func=cmd_ablate)
@@ -204,7 +205,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         raise UserError("ablate: give exactly one of --steps N and --full")
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     out = args.out or Path("runs") / ("ablate-full" if args.full else "ablate")
-    table, figure = run_ablation(presets, args.seeds, args.steps, out, jobs=args.jobs, n_eval=args.n_eval)
+    cores = args.threads * args.jobs if args.threads else None  # run_ablation gives each job cores // jobs
+    table, figure = run_ablation(presets, args.seeds, args.steps, out, args.jobs, args.n_eval, cores)
     print(table.read_text())
     print(f"wrote {table} and {figure}")
     return 0
