@@ -142,6 +142,7 @@ class GANStep:
             raise UserError(f"unknown step engine {engine!r}; valid: auto, manual, autograd")
         self.engine = engine
         self.g_layers, self.d_layers = g_layers or [], d_layers or []
+        self._fused = _plain_fused_adam(opt_g) and _plain_fused_adam(opt_d)  # see _fused_adam
         # The autograd engine's forward passes; compiled ones where asked and possible (see compile_note).
         self.G_fwd, self.D_fwd, self.compile_note = G, D, "off"
         if compile:
@@ -174,6 +175,9 @@ class GANStep:
         else:
             out = self._autograd(real, z, labels, update_d, update_g, stats)
         # Update D and G: both gradients exist before either optimizer changes a weight.
+        if self.engine == "manual" and self._fused and _adam_state_ready(self.opt_d) and _adam_state_ready(self.opt_g):
+            _fused_adam([self.opt_d] * update_d + [self.opt_g] * update_g)  # one kernel call, no optimizer Python
+            return out
         if update_d:
             self.opt_d.step()
         if update_g:
@@ -344,6 +348,44 @@ class _CompiledOrEager:
         if self.compiled is not None:
             return self.compiled(*args, **kwargs)
         return self.module(*args, **kwargs)
+
+
+def _plain_fused_adam(opt: torch.optim.Optimizer) -> bool:
+    """A torch Adam with fused kernels, one parameter group, float hyperparameters and no extras (what
+    make_optimizers builds): the case `_fused_adam` reproduces exactly. Anything else keeps opt.step()."""
+    if type(opt) is not torch.optim.Adam or len(opt.param_groups) != 1 or not hasattr(torch, "_fused_adam_"):
+        return False
+    g = opt.param_groups[0]
+    extras = g["amsgrad"] or g["maximize"] or g["capturable"] or g["differentiable"] or g["weight_decay"]
+    extras = extras or g.get("decoupled_weight_decay", False) or opt._optimizer_step_pre_hooks
+    extras = extras or opt._optimizer_step_post_hooks
+    return bool(g["fused"]) and not extras and all(isinstance(g[k], float) for k in ("lr", "eps"))
+
+
+def _adam_state_ready(opt: torch.optim.Optimizer) -> bool:
+    """True once opt.step() has created the moments of every parameter (the first step always goes through it)."""
+    return len(opt.state) == len(opt.param_groups[0]["params"])
+
+
+def _fused_adam(opts: list[torch.optim.Optimizer]) -> None:
+    """The update Adam(fused=True).step() makes, for several optimizers in as few ``torch._fused_adam_`` calls as
+    their hyperparameters allow (one for the tutorial's equal rates), without Optimizer.step's Python: the
+    profile in benchmarks/train_speed.py found that Python costing almost as much as the kernel itself."""
+    calls: dict[tuple, list[list[Tensor]]] = {}
+    for opt in opts:
+        g = opt.param_groups[0]
+        key = (g["lr"], *g["betas"], g["eps"])
+        lists = calls.setdefault(key, [[], [], [], [], []])
+        for p in g["params"]:
+            state = opt.state[p]
+            for i, t in enumerate((p, p.grad, state["exp_avg"], state["exp_avg_sq"], state["step"])):
+                lists[i].append(t)
+    for (lr, beta1, beta2, eps), (params, grads, exp_avgs, exp_avg_sqs, steps) in calls.items():
+        torch._foreach_add_(steps, 1)
+        torch._fused_adam_(
+            params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=lr, beta1=beta1, beta2=beta2,
+            weight_decay=0.0, eps=eps, maximize=False,
+        )  # fmt: skip
 
 
 def physical_cores() -> int:
