@@ -85,6 +85,31 @@ def test_other_sample_count_rescores_without_retraining(tmp_path, presets):
     assert len(scored) == 4  # already scored with 800: nothing to do
 
 
+def test_a_run_claimed_by_a_live_process_is_left_to_it(tmp_path, presets):
+    """Two invocations on one folder share the runs: a live claim is skipped, a dead process's claim taken over."""
+    import subprocess
+    import sys
+
+    kw = dict(train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        for seed, pid in ((0, live.pid), (1, dead.pid)):
+            (tmp_path / f"tutorial/seed{seed}").mkdir(parents=True)
+            (tmp_path / f"tutorial/seed{seed}" / ablate.CLAIM).write_text(str(pid))
+        table, _ = ablate.run_ablation(["tutorial"], 3, 5, tmp_path, **kw)
+        assert _calls(tmp_path) == {"tutorial/seed1": 1, "tutorial/seed2": 1}  # seed 0 belongs to the live one
+        assert (tmp_path / "tutorial/seed0" / ablate.CLAIM).read_text() == str(live.pid)
+        assert not (tmp_path / "tutorial/seed1" / ablate.CLAIM).exists()  # released when done
+        assert "| tutorial | 2 |" in table.read_text()
+    finally:
+        live.kill()
+        live.wait()
+    ablate.run_ablation(["tutorial"], 3, 5, tmp_path, **kw)  # its owner is gone: now it runs here
+    assert _calls(tmp_path)["tutorial/seed0"] == 1
+
+
 def test_ablate_refuses_other_step_counts_and_unknown_presets(tmp_path, presets):
     kw = dict(train_fn=fake_train, eval_fn=fake_eval, log=lambda s: None)
     ablate.run_ablation(["tutorial"], 1, 5, tmp_path, **kw)

@@ -30,6 +30,7 @@ from mnistgan.errors import NonFiniteError, UserError
 from mnistgan.files import atomic_write, atomic_write_text
 
 RESULT = "result.json"
+CLAIM = "running.pid"  # present while a process trains or scores the run
 EVAL_SEED = 2**31 - 1  # noise seed of the evaluation samples: fixed, and unlike any training seed
 METRICS = ["fd", "kid", "score", "digits", "pr"]  # the metric families the table needs
 # (result key, column title, format) of the table's columns, in order.
@@ -102,8 +103,44 @@ def default_eval(spec: RunSpec) -> dict[str, Any]:
     return evaluate_images(generate(generator, config, spec.n_eval, seed=EVAL_SEED))
 
 
-def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = default_eval) -> dict[str, Any]:
-    """Train (or finish training) and evaluate one run; write and return its result.json. Skips a finished run."""
+def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = default_eval) -> dict[str, Any] | None:
+    """Train (or finish training) and evaluate one run; write and return its result.json. Skips a finished run,
+    and returns None for a run another live process is working on (see `_claim`)."""
+    run_dir = Path(spec.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not _claim(run_dir):
+        return None
+    try:
+        return _run_claimed(spec, train_fn, eval_fn)
+    finally:
+        (run_dir / CLAIM).unlink(missing_ok=True)
+
+
+def _claim(run_dir: Path) -> bool:
+    """Take run_dir for this process: create CLAIM holding our pid, unless a live process holds it already. Two
+    `mnistgan ablate` invocations on one folder (say, a second one started when cores free up) thus share the
+    runs instead of training one twice; a claim left by a killed process is taken over."""
+    claim = run_dir / CLAIM
+    for _ in range(2):
+        try:
+            with open(claim, "x") as f:
+                f.write(str(os.getpid()))
+            return True
+        except FileExistsError:
+            try:
+                pid = int(claim.read_text() or 0)
+                if pid == os.getpid():
+                    return True
+                os.kill(pid, 0)  # raises if no such process
+                return False
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                claim.unlink(missing_ok=True)  # stale: its process is gone
+            except PermissionError:  # a live process of another user
+                return False
+    return False
+
+
+def _run_claimed(spec: RunSpec, train_fn: TrainFn, eval_fn: EvalFn) -> dict[str, Any]:
     run_dir = Path(spec.run_dir)
     result_path = run_dir / RESULT
     if result_path.is_file():
@@ -219,7 +256,10 @@ def _finished(spec: RunSpec) -> bool:
     return "error" in old or old.get("n_eval") == spec.n_eval
 
 
-def _report(result: dict[str, Any], log: Callable[[str], None]) -> None:
+def _report(result: dict[str, Any] | None, log: Callable[[str], None]) -> None:
+    if result is None:
+        log("  skipped a run another process is working on")
+        return
     where = f"{result['preset']} seed {result['seed']}"
     if "error" in result:
         log(f"  {where}: failed: {result['error']}")
