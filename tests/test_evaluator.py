@@ -139,6 +139,14 @@ def test_training_logs_metrics_and_plots_them(
         assert sum(row["digits_hist"]) == pytest.approx(1.0)
     assert (run / "metrics.png").is_file() and (run / "digits.png").is_file()
     assert set(METRICS[name].in_training for name in ["fd", "score", "digits"]) == {True}
+    # A run killed after its step-40 evaluation but before a checkpoint (a row past it, and a torn line) resumes
+    # from step 40 to 60: one row per evaluated step, none twice.
+    with open(run / "metrics.jsonl", "a") as handle:
+        handle.write(json.dumps({**rows[-1], "step": 60}) + "\n" + '{"step": 8')
+    config.steps = 60
+    train(config, run, resume=True, quiet=True)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [20, 40, 60]
 
 
 def test_random_shift_moves_each_image_by_its_own_offset() -> None:

@@ -89,7 +89,8 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
         if ema is not None:
             ema.load_state_dict(state["ema"])
         start = int(state["step"])
-        _truncate_jsonl(out_dir / "stats.jsonl", start)
+        for log in ("stats.jsonl", "metrics.jsonl"):  # rows written after that checkpoint are written again
+            _truncate_jsonl(out_dir / log, start)
 
     def save_checkpoint(step: int) -> None:
         if not _all_finite(G, D):
@@ -192,8 +193,15 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
 
 
 def _truncate_jsonl(path: Path, step: int) -> None:
-    """Drop rows logged after `step` (written after the checkpoint we resume from), atomically."""
+    """Drop rows logged after `step` (written after the checkpoint we resume from), and a torn last line, atomically."""
     if not path.exists():
         return
-    rows = [line for line in path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= step]
+    rows = [line for line in path.read_text().splitlines() if _row_step(line) <= step]
     atomic_write_text(path, "".join(r + "\n" for r in rows))
+
+
+def _row_step(line: str) -> float:
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return float("inf")  # a line torn by a kill, or blank

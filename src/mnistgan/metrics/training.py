@@ -15,7 +15,6 @@ from pathlib import Path
 from torch import nn
 
 from mnistgan.config import TrainConfig
-from mnistgan.files import atomic_write_text
 from mnistgan.metrics.core import evaluate
 from mnistgan.metrics.evaluator import load_evaluator
 from mnistgan.metrics.reference import Reference
@@ -43,18 +42,6 @@ def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: 
     generator.train(was_training)
     result = evaluate(images, IN_TRAINING, 0, reference.evaluator, reference)
     row = {"step": step, **result["metrics"], "n": len(images), "eval_seconds": time.perf_counter() - t0}
-    path = Path(out_dir) / "metrics.jsonl"
-    lines = path.read_text().splitlines() if path.exists() else []
-    kept = [line for line in lines if line.strip() and _step(line) < step]  # drops rows past a resumed step
-    if len(kept) != len(lines):
-        atomic_write_text(path, "".join(line + "\n" for line in kept))
-    with open(path, "a") as handle:
+    with open(Path(out_dir) / "metrics.jsonl", "a") as handle:  # a resumed run has cut rows past its checkpoint
         handle.write(json.dumps(row) + "\n")
     return row
-
-
-def _step(line: str) -> float:
-    try:
-        return json.loads(line)["step"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return float("inf")  # a torn line is dropped
