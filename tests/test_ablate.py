@@ -125,7 +125,7 @@ def test_diverged_run_is_recorded_not_retried(tmp_path, presets):
     ablate.run_ablation(["bad"], 2, 5, tmp_path, **kw)
     assert _calls(tmp_path)["bad/seed0"] == 1
     assert "nan at step 3" in (tmp_path / "bad/seed0/result.json").read_text()
-    assert "| bad | 0 (+2 diverged) | — |" in table.read_text()
+    assert "| bad | 0 (+2 diverged) | 5 | — |" in table.read_text()
 
 
 def test_worker_processes(tmp_path, presets):
@@ -140,3 +140,24 @@ def test_worker_processes(tmp_path, presets):
 def test_cli_needs_steps_or_full(capsys):
     assert main(["ablate", "--presets", "tutorial", "--steps", "5", "--full"]) == 2
     assert "exactly one of --steps N and --full" in capsys.readouterr().err
+
+
+def test_fixed_criteria_compare_with_the_best_other_unconditional_preset(presets, monkeypatch):
+    monkeypatch.setitem(config.PRESETS, "labelled", {"conditional": True})
+
+    def run(fd, precision, recall, modes=10, kl=0.005, minutes=9.0):
+        return dict(fd=fd, precision=precision, recall=recall, modes=modes, digits_kl=kl, train_min=minutes)
+
+    results = {
+        "tutorial": [run(20.0, 0.9, 0.1, modes=3, kl=1.0)] * 2,  # best precision among the others: 0.9
+        "other": [run(10.0, 0.5, 0.6), run(14.0, 0.5, 0.4)],  # best fd (12) and recall (0.5)
+        "labelled": [run(1.0, 1.0, 1.0)],  # conditional: not a rival
+        "bad": [run(11.0, 0.95, 0.55), run(11.0, 0.95, 0.55, kl=0.02, minutes=16.0)],
+    }
+    rows = {name: (measured, ok) for name, measured, ok in ablate.fixed_criteria(results, "bad")}
+    assert rows["10 digits in every seed"] == ("modes [10, 10]", True)
+    assert rows["KL <= 0.01 in every seed"] == ("KL 0.0050, 0.0200", False)
+    assert rows["fd at least as good as the best other"] == ("11.000 vs 12.000 (other)", True)
+    assert rows["precision at least as good as the best other"] == ("0.950 vs 0.900 (tutorial)", True)
+    assert rows["recall at least as good as the best other"] == ("0.550 vs 0.500 (other)", True)
+    assert rows["at most 15 min a seed"] == ("16.0 min (slowest seed)", False)

@@ -287,12 +287,13 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
     """One row per preset: mean ± std over its finished seeds of every column; failed seeds counted apart."""
-    head = ["preset", "seeds"] + [title for _, title, _ in COLUMNS]
+    head = ["preset", "seeds", "steps"] + [title for _, title, _ in COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for preset, rows in results.items():
         good = [r for r in rows if "error" not in r]
         failed = len(rows) - len(good)
-        cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else "")]
+        steps = sorted({f"{_steps(r):,}" for r in rows})
+        cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else ""), "/".join(steps) or "—"]
         for key, _, fmt in COLUMNS:
             values = [r[key] for r in good if r.get(key) is not None]
             if not values:
@@ -306,6 +307,45 @@ def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
     note += "train min: wall time of the training call"
     note += f" (resumed runs, counting only their last session: {', '.join(resumed)})" if resumed else ""
     return "\n".join(lines) + "\n" + note + ".\n"
+
+
+def _steps(result: dict[str, Any]) -> int:
+    """A run's step count: its own, or its preset's (a --full run records None)."""
+    return result["steps"] if result.get("steps") is not None else preset_config(result["preset"]).steps
+
+
+def fixed_criteria(
+    results: dict[str, list[dict[str, Any]]], candidate: str, kl_max: float = 0.01, minutes_max: float = 15.0
+) -> list[tuple[str, str, bool]]:
+    """The issue's test of a "fixed" preset, on ablation results: (criterion, what was measured, passed) rows.
+
+    All 10 digits and KL <= kl_max in every seed; fd, precision and recall each at least as good as the best mean
+    among the *other unconditional* presets in `results`; training at most minutes_max a seed (the largest
+    train_min of its seeds). Conditional presets are left out of the comparison: they are given the labels.
+    """
+    runs = [r for r in results[candidate] if "error" not in r]
+    if not runs:
+        raise UserError(f"no finished runs of {candidate!r}")
+    others = {
+        p: [r for r in rows if "error" not in r]
+        for p, rows in results.items()
+        if p != candidate and rows and not preset_config(p).conditional
+    }
+    others = {p: rows for p, rows in others.items() if rows}
+    modes, kls = [r["modes"] for r in runs], [r["digits_kl"] for r in runs]
+    out = [
+        ("10 digits in every seed", f"modes {modes}", min(modes) == 10),
+        (f"KL <= {kl_max} in every seed", "KL " + ", ".join(f"{k:.4f}" for k in kls), max(kls) <= kl_max),
+    ]
+    for key, better in (("fd", min), ("precision", max), ("recall", max)):
+        mine = float(np.mean([r[key] for r in runs]))
+        best_preset = better(others, key=lambda p: np.mean([r[key] for r in others[p]]))
+        best = float(np.mean([r[key] for r in others[best_preset]]))
+        ok = mine <= best if better is min else mine >= best
+        out.append((f"{key} at least as good as the best other", f"{mine:.3f} vs {best:.3f} ({best_preset})", ok))
+    minutes = max(r["train_min"] for r in runs)
+    out.append((f"at most {minutes_max:g} min a seed", f"{minutes:.1f} min (slowest seed)", minutes <= minutes_max))
+    return out
 
 
 def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference: np.ndarray | None = None) -> Path:
