@@ -221,14 +221,19 @@ def test_manual_engine_on_cuda_matches_cpu() -> None:
     assert _max_diff(G, Gc.cpu()) < 1e-4 and _max_diff(D, Dc.cpu()) < 1e-4
 
 
+def _manual_step(config: TrainConfig):  # noqa: ANN202
+    """Fresh seeded networks, their optimizers, and a manual-engine GANStep over them."""
+    G, D = _setup(config)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    return G, D, opt_g, opt_d, GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine="manual")
+
+
 def test_manual_engine_survives_zero_grad_set_to_none() -> None:
     config = TrainConfig(batch_size=16)
     batches = _batches(config, 2)
     weights = []
     for clear in (False, True):
-        G, D = _setup(config)
-        opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
-        step = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine="manual")
+        G, D, opt_g, opt_d, step = _manual_step(config)
         for real, z in batches:
             if clear:
                 opt_g.zero_grad(set_to_none=True)
@@ -297,9 +302,7 @@ def test_direct_fused_adam_is_bitwise_the_optimizers_step(rates) -> None:
     batches = _batches(config, 4)
     results = []
     for direct in (True, False):
-        G, D = _setup(config)
-        opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
-        step = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), engine="manual")
+        G, D, opt_g, opt_d, step = _manual_step(config)
         assert step._fused
         step._fused = direct
         for real, z in batches:
