@@ -105,3 +105,9 @@ def test_evaluation_rows(executed) -> None:
     for name, row in rows.items():
         assert 0 <= row["modes"] <= 10, name
         assert row["fd"] > real["fd"] and row["score"] < real["score"], name
+
+
+def test_shipped_conditional_generator_draws_the_digit_asked_for(executed) -> None:
+    """Section 9: the evaluator reads the asked-for digit far more often than chance (10%)."""
+    _, results = executed
+    assert 0.5 < results["conditional_hit_rate"] <= 1.0
