@@ -30,10 +30,19 @@ What the profile showed (torch.profiler; the machine was shared, load average ab
   rates) instead of two Optimizer.step() calls, bitwise the same update (tests/test_step.py). One thread, CPU clock,
   7 interleaved rounds on a loaded machine: 158 against 150 steps/s (+7%); the step went from 1.38x to 1.29x of its
   matmuls.
+- Quiet machine, 2 threads, 200 steps after that change (torch.profiler, self CPU time per call against 1 thread):
+  mm 302 us (432 on 1 thread), addmm 336 us (528): the matmuls get 1.4-1.6x faster with the second thread; but
+  _fused_adam_ 719 us (367), sigmoid_ 102 us (57) and uniform_ (the noise) 100 us (58) get about 2x slower. So what
+  is left above the matmuls grows with the thread count: 1.29x the matmul time on 1 thread, 1.4-1.8x on 2. Running
+  the Adam call on one thread inside a 2-thread step (set_num_threads around it) was 5% slower overall: switching
+  OpenMP's team size costs more than it saves. A fix would have to keep Adam's work on one thread without switching
+  (a hand-written Adam loop in the manual engine, say), which is the next thing to try here.
 - torch.compile (--compile; inductor, G and D compiled as modules, the autograd engine): on the H200 (torch 2.11) it
   made the autograd step 0.72x as fast (272 against 375 steps/s) and the conv step 0.64x (19,501 against 30,556
   samples/s): for nets this small the compiled graphs' guards and the graph break at torch.autograd.grad cost more
-  than the fused kernels save. It stays an opt-in flag with an eager fallback, off by default.
+  than the fused kernels save. On this CPU (2 threads, quiet) it was 0.74x for both (97 against 140 steps/s; conv
+  1,434 against 1,931 samples/s), after 9.5 s of compiling. It stays an opt-in flag with an eager fallback, off by
+  default.
 See the numbers printed by this script for the current machine; the README's speed section records one run.
 """
 
