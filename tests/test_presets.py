@@ -284,7 +284,7 @@ def test_pretrained_run_checks_the_hash_and_copies_into_the_cache(runs: dict[str
         pretrained_run("x", {"x": Pretrained("g.safetensors", "0" * 64, "test")}, source)
 
 
-@pytest.mark.parametrize(("kind", "cls"), [("unconditional", MLPGenerator), ("conditional", ConditionalGenerator)])
+@pytest.mark.parametrize(("kind", "cls"), [("unconditional", ConvGenerator), ("conditional", ConditionalGenerator)])
 def test_shipped_generators_match_their_pins(kind: str, cls: type, tmp_path: Path) -> None:
     from mnistgan.pretrained import pretrained_run
 

@@ -29,8 +29,8 @@ class Pretrained:
     made_by: str
 
 
-# Seed 0 of the recommended preset, conv-ema (README, "Mode collapse"), trained by `mnistgan ablate --full` on one
-# thread; the same command with --threads 1 reproduces the file bit for bit on the same machine and torch version.
+# Seed 0 of the recommended preset, conv-ema (README, "Mode collapse"; the run of `mnistgan ablate --full`), and of
+# its conditional counterpart. One thread: the commands reproduce the files bit for bit with the same torch build.
 PRETRAINED: dict[str, Pretrained] = {
     "unconditional": Pretrained(
         "generator-conv-ema.safetensors",
@@ -39,9 +39,8 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "conditional": Pretrained(
         "generator-conditional.safetensors",
-        "4187c5ac4368df238698d51e7ec636dd57fb624662686ae1b7c5cacbf912506e",
-        "mnistgan ablate --presets conditional --seeds 1 --steps 5000 --out runs/pretrained; "
-        "seed0/generator.safetensors",
+        "3b9f8e2266ec52b2c8360aaeebd78f46a8d833d03f4366c7d939739dc90872d2",
+        "mnistgan train --preset conv-conditional --seed 0 --threads 1 --out runs/conv-conditional",
     ),
 }
 
