@@ -145,7 +145,7 @@ def _run_claimed(spec: RunSpec, train_fn: TrainFn, eval_fn: EvalFn) -> dict[str,
     result_path = run_dir / RESULT
     if result_path.is_file():
         old = json.loads(result_path.read_text())
-        if "error" in old or old.get("n_eval") == spec.n_eval:
+        if _scored(old, spec):
             return old
         return _rescore(spec, old, eval_fn)  # trained already; only the number of scored samples changed
     import torch
@@ -247,13 +247,14 @@ def run_ablation(
     return table, figure
 
 
+def _scored(result: dict[str, Any], spec: RunSpec) -> bool:
+    """A result.json that needs no more work: scored with spec.n_eval samples, or a diverged run."""
+    return "error" in result or result.get("n_eval") == spec.n_eval
+
+
 def _finished(spec: RunSpec) -> bool:
-    """Trained and scored with spec.n_eval samples (a diverged run counts as finished)."""
     path = Path(spec.run_dir) / RESULT
-    if not path.is_file():
-        return False
-    old = json.loads(path.read_text())
-    return "error" in old or old.get("n_eval") == spec.n_eval
+    return path.is_file() and _scored(json.loads(path.read_text()), spec)
 
 
 def _report(result: dict[str, Any] | None, log: Callable[[str], None]) -> None:
@@ -326,12 +327,11 @@ def fixed_criteria(
     runs = [r for r in results[candidate] if "error" not in r]
     if not runs:
         raise UserError(f"no finished runs of {candidate!r}")
-    others = {
-        p: [r for r in rows if "error" not in r]
-        for p, rows in results.items()
-        if p != candidate and rows and not preset_config(p).conditional
-    }
-    others = {p: rows for p, rows in others.items() if rows}
+    others = {}  # preset -> its finished runs, for every other unconditional preset that has some
+    for preset, rows in results.items():
+        good = [r for r in rows if "error" not in r]
+        if preset != candidate and good and not preset_config(preset).conditional:
+            others[preset] = good
     modes, kls = [r["modes"] for r in runs], [r["digits_kl"] for r in runs]
     out = [
         ("10 digits in every seed", f"modes {modes}", min(modes) == 10),
