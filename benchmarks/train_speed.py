@@ -55,11 +55,12 @@ import time
 import torch
 from torch import nn
 
+from mnistgan.adam import make_optimizers
 from mnistgan.config import preset_config
 from mnistgan.data import Batcher, load_split
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import get_objective
-from mnistgan.step import GANStep, make_optimizers, physical_cores
+from mnistgan.step import GANStep, physical_cores
 from mnistgan.train import resolve_device
 
 

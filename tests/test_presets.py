@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file
 from torch.nn.utils import parametrize
 
+from mnistgan.adam import make_optimizers
 from mnistgan.cli import main
 from mnistgan.conditional import ConditionalGenerator, ProjectionDiscriminator
 from mnistgan.config import PRESETS, preset_config
@@ -24,7 +25,7 @@ from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, MLPGenerator, build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import g_loss_feature_matching, get_objective, objective_from_config, r1_penalty, r2_penalty
 from mnistgan.sample import generate, load_generator
-from mnistgan.step import GANStep, make_optimizers
+from mnistgan.step import GANStep
 from mnistgan.train import train
 from mnistgan.unrolled import adam_state, unrolled_g_loss
 
@@ -251,7 +252,7 @@ def test_conv_discriminator_is_built(tiny_data_dir: Path) -> None:
         ({"pack": 3}, "pack 3 must divide batch_size 32"),
         ({"mbstd": True, "mbstd_group": 3}, "mbstd_group 3 must divide"),
         ({"minibatch_disc": True, "arch": "conv"}, "MLP discriminator only"),
-        ({"conditional": True, "pack": 2}, "conditional needs pack 1"),
+        ({"conditional": True, "pack": 2}, "conditional and clusters need pack 1"),
         ({"feature_matching": True, "unroll_steps": 2}, "choose one"),
         ({"ema_beta": 1.0}, "ema_beta must be in"),
         ({"n_critic": 0}, "n_critic must be a positive integer"),

@@ -10,11 +10,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistgan.adam import make_optimizers
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, build_discriminator, build_generator
 from mnistgan.objectives import CLOSED_FORM_GRADS, Objective, get_objective
-from mnistgan.step import GANStep, make_optimizers, mlp_layers
+from mnistgan.step import GANStep, mlp_layers
 
 STEPS = 5
 TOL = 1e-5  # float32 round-off through Adam (which divides by sqrt(v)) over a few steps; updates are ~1e-2

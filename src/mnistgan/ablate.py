@@ -89,17 +89,10 @@ def default_eval(spec: RunSpec) -> dict[str, Any]:
     draws its labels in the training set's proportions)."""
     import torch
 
-    from mnistgan.conditional import ConditionalGenerator, LabelSampler, generate_conditional
     from mnistgan.sample import generate, load_generator
 
     torch.set_num_threads(spec.threads)
     generator, config, _ = load_generator(Path(spec.run_dir))
-    if isinstance(generator, ConditionalGenerator):  # digits in the training set's exact proportions
-        from mnistgan.data import load_split
-
-        sampler = LabelSampler(load_split("train", config.dataset, config.data_dir)[1])
-        labels = sampler.exact(spec.n_eval, torch.Generator().manual_seed(EVAL_SEED))
-        return evaluate_images(generate_conditional(generator, config.noise, labels, seed=EVAL_SEED))
     return evaluate_images(generate(generator, config, spec.n_eval, seed=EVAL_SEED))
 
 

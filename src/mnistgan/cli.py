@@ -80,6 +80,7 @@ TRAIN_FLAGS = [
     ("--r2-gamma", "r2_gamma", float, "R2 penalty gamma (0: off)"),
     ("--feature-matching", "feature_matching", bool, "G matches D's mean features (Salimans et al. 2016)"),
     ("--unroll-steps", "unroll_steps", _nonneg_int, "unrolled D steps for G's loss (0: off)"),
+    ("--mode-seeking", "mode_seeking", float, "MSGAN weight: G pays for mapping distinct z to one image (0: off)"),
     ("--ema-beta", "ema_beta", float, "EMA of G's weights for sampling (0: off; e.g. 0.999)"),
 ]
 
@@ -153,8 +154,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.digit is not None:
         from mnistgan.conditional import ConditionalGenerator, digit_labels
 
-        if not isinstance(generator, ConditionalGenerator):
-            raise UserError(f"--digit needs a conditional generator; {args.target} is unconditional")
+        if not isinstance(generator, ConditionalGenerator) or config.clusters:
+            raise UserError(f"--digit needs a digit-conditional generator; {args.target} is not one")
         labels = digit_labels(args.digit, args.n)
     images = generate(generator, config, args.n, seed=args.seed, labels=labels)
     if args.grid is not None:

@@ -18,7 +18,11 @@ from mnistgan.errors import UserError
 
 
 class ConditionalGenerator(nn.Module):
-    """(z (B, z_dim), y (B,) int) -> images (B, 784): the body sees cat([z, embed(y)])."""
+    """(z (B, z_dim), y (B,) int) -> images (B, 784): the body sees cat([z, embed(y)]).
+
+    ``label_probs`` (n_classes,) is a buffer saved with the weights: the training labels' frequencies (digits, or
+    cluster ids for a cluster-conditioned GAN), set by training, so a snapshot alone says how to draw its labels.
+    """
 
     def __init__(self, body: nn.Module, z_dim: int, n_classes: int = 10, embed_dim: int = 10) -> None:
         super().__init__()
@@ -26,6 +30,16 @@ class ConditionalGenerator(nn.Module):
         self.embed = nn.Embedding(n_classes, embed_dim)
         nn.init.normal_(self.embed.weight, 0.0, 1.0)  # on the scale of z, so neither input drowns the other
         self.body = body
+        self.register_buffer("label_probs", torch.full((n_classes,), 1.0 / n_classes))  # uniform until trained
+
+    def set_label_probs(self, labels: np.ndarray) -> None:
+        """Record the frequencies of the training labels (N,) int."""
+        self.label_probs.copy_(torch.from_numpy(LabelSampler(labels, self.n_classes).probs))
+
+    def default_labels(self, n: int, seed: int = 0) -> torch.Tensor:
+        """n labels (n,) in the training labels' exact proportions, shuffled by `seed` (see LabelSampler.exact)."""
+        sampler = LabelSampler.from_probs(self.label_probs.double().cpu().numpy())
+        return sampler.exact(n, torch.Generator().manual_seed(seed))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Images (B, 784) in [0, 1] of digits y."""
@@ -65,6 +79,17 @@ class LabelSampler:
         counts = np.bincount(labels.astype(np.int64), minlength=n_classes).astype(np.float64)
         self.probs = counts / counts.sum()  # (n_classes,) float64
         self._probs_t = torch.from_numpy(self.probs)
+
+    @classmethod
+    def from_probs(cls, probs: np.ndarray) -> LabelSampler:
+        """A sampler with given class probabilities (n_classes,), e.g. a generator's label_probs."""
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.ndim != 1 or not np.all(np.isfinite(probs)) or probs.min() < 0 or probs.sum() <= 0:
+            raise UserError(f"label probabilities must be finite, >= 0 and not all 0, got {probs}")
+        sampler = cls.__new__(cls)
+        sampler.probs = probs / probs.sum()
+        sampler._probs_t = torch.from_numpy(sampler.probs)
+        return sampler
 
     def sample(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"

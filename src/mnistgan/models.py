@@ -71,7 +71,7 @@ def build_generator(config: TrainConfig) -> nn.Module:
     """The generator the config names, initialised: MLP or conv, wrapped in a label embedding when conditional."""
     if config.arch not in ("mlp", "conv"):
         raise UserError(f"unknown arch {config.arch!r}")
-    embed_dim = 10 if config.conditional else 0  # ConditionalGenerator's default: one number per digit
+    embed_dim = 10 if config.n_labels else 0  # ConditionalGenerator's default: one number per digit
     if config.arch == "conv":
         from mnistgan.conv import ConvGenerator
 
@@ -79,16 +79,16 @@ def build_generator(config: TrainConfig) -> nn.Module:
     else:
         net = MLPGenerator(config.z_dim + embed_dim, config.g_hidden)
     _init_weights(net, config.arch)
-    if config.conditional:
+    if config.n_labels:
         from mnistgan.conditional import ConditionalGenerator
 
-        net = ConditionalGenerator(net, config.z_dim, 10, embed_dim)
+        net = ConditionalGenerator(net, config.z_dim, config.n_labels, embed_dim)
     return net
 
 
 def _has_d_options(config: TrainConfig) -> bool:
     d_options = config.spectral_norm or config.mbstd or config.minibatch_disc or config.pack != 1
-    return d_options or config.conditional or config.feature_matching  # the last two need D's features
+    return d_options or config.n_labels or config.feature_matching  # the last two need D's features
 
 
 def build_discriminator(config: TrainConfig) -> nn.Module:
@@ -120,10 +120,10 @@ def build_discriminator(config: TrainConfig) -> nn.Module:
     else:
         net = MLPDiscriminator(config.d_hidden)
     _init_weights(net, config.arch)
-    if config.conditional:
+    if config.n_labels:
         from mnistgan.conditional import ProjectionDiscriminator
 
-        net = ProjectionDiscriminator(net, 10)
+        net = ProjectionDiscriminator(net, config.n_labels)
     return net
 
 

@@ -65,6 +65,29 @@ def g_loss_feature_matching(real_features: torch.Tensor, fake_features: torch.Te
     return diff.square().sum()
 
 
+def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """MSGAN's regulariser (Mao et al. 2019): 1 / (d_img / d_z + 1e-5), to be minimised by G.
+
+    d_img / d_z is the mean L1 distance between paired images over the mean L1 distance between their noise
+    vectors: it is small when G maps different z to the same image, which is what a conditional G does when it
+    ignores z. Images (B, 784) in [0, 1] are measured on the [-1, 1] scale of the paper's DCGAN, so the paper's
+    weight (lambda = 1) keeps its meaning. Pairs are rows with the same label (consecutive rows once sorted by label;
+    a row left without a partner of its label is weighted 0), or rows i and i + B/2 when labels is None.
+    """
+    if labels is None:
+        half = fake.shape[0] // 2
+        a, b = torch.arange(half, device=fake.device), torch.arange(half, 2 * half, device=fake.device)
+        weight = torch.ones(half, device=fake.device, dtype=fake.dtype)
+    else:
+        order = torch.argsort(labels, stable=True)
+        a, b = order[0:-1:2], order[1::2]  # sorted neighbours: same label unless at a class boundary
+        weight = (labels[a] == labels[b]).to(fake.dtype)
+    d_img = 2 * (fake[a] - fake[b]).abs().mean(dim=1)  # (pairs,), [-1, 1] scale
+    d_z = (z[a] - z[b]).abs().mean(dim=1)  # (pairs,)
+    ratio = (weight * d_img).sum() / (weight * d_z).sum().clamp_min(1e-12)
+    return 1.0 / (ratio + 1e-5)
+
+
 def _grad_sq_norms(D: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, pack: int) -> torch.Tensor:
     """||d sum D(x) / d input||^2 for each D input (B/pack,), with the graph kept for the backward pass."""
     x = x.detach().requires_grad_(True)
@@ -157,6 +180,7 @@ class Objective:
     Two hooks replace G's loss, both autograd only: ``feature_matching`` (Salimans et al. 2016: the squared distance
     between the mean penultimate D features of the real and the fake batch) and ``unroll_steps`` = k > 0 (Metz et
     al. 2017: G's loss against D after k differentiable surrogate Adam steps from D's current weights and moments).
+    ``mode_seeking`` = lambda > 0 adds lambda * mode_seeking_loss to G's loss (Mao et al. 2019), autograd only.
     """
 
     name: str
@@ -166,6 +190,7 @@ class Objective:
     d_penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     feature_matching: bool = False
     unroll_steps: int = 0
+    mode_seeking: float = 0.0
 
 
 # Closed-form logit gradients; each loss is a mean over the B rows, hence the 1/B. At a kink (hinge) they take the
@@ -202,10 +227,12 @@ def get_objective(
     d_penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     feature_matching: bool = False,
     unroll_steps: int = 0,
+    mode_seeking: float = 0.0,
 ) -> Objective:
     """The objective `name` from mnistgan.objectives, with its closed-form logit gradients where known."""
     grads = CLOSED_FORM_GRADS.get(name)
-    return Objective(name, d_loss_fn(name), g_loss_fn(name), grads, d_penalty, feature_matching, unroll_steps)
+    hooks = (feature_matching, unroll_steps, mode_seeking)
+    return Objective(name, d_loss_fn(name), g_loss_fn(name), grads, d_penalty, *hooks)
 
 
 def objective_from_config(config) -> Objective:  # noqa: ANN001 - config: TrainConfig
@@ -222,4 +249,5 @@ def objective_from_config(config) -> Objective:  # noqa: ANN001 - config: TrainC
     def penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return sum(term(D, real, fake) for term in terms)
 
-    return get_objective(config.loss, penalty if terms else None, config.feature_matching, config.unroll_steps)
+    hooks = (config.feature_matching, config.unroll_steps, config.mode_seeking)
+    return get_objective(config.loss, penalty if terms else None, *hooks)

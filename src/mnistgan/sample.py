@@ -58,6 +58,8 @@ def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn
     directory or a snapshot file; any architecture the config can build (MLP, conv, conditional)."""
     tensors, config, step = load_snapshot(find_snapshot(target))
     generator = build_generator(config)
+    if isinstance(generator, ConditionalGenerator) and "label_probs" not in tensors:  # snapshots before the buffer
+        tensors["label_probs"] = torch.from_numpy(_training_labels(config).probs).to(torch.float32)
     try:
         generator.load_state_dict(tensors)
     except RuntimeError as err:
@@ -66,16 +68,23 @@ def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn
 
 
 @functools.lru_cache(maxsize=4)
-def _label_sampler(dataset: str, data_dir: str | None) -> LabelSampler:
+def _digit_sampler(dataset: str, data_dir: str | None) -> LabelSampler:
     from mnistgan.data import load_split
 
     return LabelSampler(load_split("train", dataset, data_dir)[1])
 
 
-def default_labels(config: TrainConfig, n: int, seed: int = 0) -> torch.Tensor:
-    """n digit labels in the training set's exact proportions, shuffled by `seed`: what a conditional generator
-    is sampled with when no digit is asked for, so its digit histogram is the data's by construction."""
-    return _label_sampler(config.dataset, config.data_dir).exact(n, torch.Generator().manual_seed(seed))
+def _training_labels(config: TrainConfig) -> LabelSampler:
+    """The label frequencies a conditional run trained with (digits; clusters recomputed from the data)."""
+    if config.clusters:
+        from mnistgan.clusters import image_clusters
+        from mnistgan.data import load_split
+
+        return LabelSampler(
+            image_clusters(load_split("train", config.dataset, config.data_dir)[0], config.clusters, config.seed),
+            config.clusters,
+        )
+    return _digit_sampler(config.dataset, config.data_dir)
 
 
 @torch.no_grad()
@@ -93,7 +102,7 @@ def generate(
     device = next(generator.parameters()).device
     conditional = isinstance(generator, ConditionalGenerator)
     if conditional and labels is None:
-        labels = default_labels(config, n, seed)
+        labels = generator.default_labels(n, seed)
     if not conditional and labels is not None:
         raise UserError("this generator is unconditional: it cannot draw a chosen digit (train with --conditional)")
     gen = torch.Generator(device=device).manual_seed(seed)

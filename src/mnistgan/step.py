@@ -28,8 +28,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from mnistgan.adam import adam_state_ready, fused_adam, plain_fused_adam
 from mnistgan.errors import UserError
-from mnistgan.objectives import Objective, g_loss_feature_matching
+from mnistgan.objectives import Objective, g_loss_feature_matching, mode_seeking_loss
 from mnistgan.unrolled import adam_state, unrolled_g_loss
 
 Tensor = torch.Tensor
@@ -134,6 +135,7 @@ class GANStep:
         manual_ok = g_layers is not None and d_layers is not None and objective.logit_grads is not None
         manual_ok = manual_ok and objective.d_penalty is None
         manual_ok = manual_ok and not objective.feature_matching and not objective.unroll_steps
+        manual_ok = manual_ok and not objective.mode_seeking
         if engine == "auto":
             engine = "manual" if manual_ok else "autograd"
         if engine == "manual" and not manual_ok:
@@ -142,7 +144,7 @@ class GANStep:
             raise UserError(f"unknown step engine {engine!r}; valid: auto, manual, autograd")
         self.engine = engine
         self.g_layers, self.d_layers = g_layers or [], d_layers or []
-        self._fused = _plain_fused_adam(opt_g) and _plain_fused_adam(opt_d)  # see _fused_adam
+        self._fused = plain_fused_adam(opt_g) and plain_fused_adam(opt_d)  # see fused_adam
         # The autograd engine's forward passes; compiled ones where asked and possible (see compile_note).
         self.G_fwd, self.D_fwd, self.compile_note = G, D, "off"
         if compile:
@@ -175,8 +177,8 @@ class GANStep:
         else:
             out = self._autograd(real, z, labels, update_d, update_g, stats)
         # Update D and G: both gradients exist before either optimizer changes a weight.
-        if self.engine == "manual" and self._fused and _adam_state_ready(self.opt_d) and _adam_state_ready(self.opt_g):
-            _fused_adam([self.opt_d] * update_d + [self.opt_g] * update_g)  # one kernel call, no optimizer Python
+        if self.engine == "manual" and self._fused and adam_state_ready(self.opt_d) and adam_state_ready(self.opt_g):
+            fused_adam([self.opt_d] * update_d + [self.opt_g] * update_g)  # one kernel call, no optimizer Python
             return out
         if update_d:
             self.opt_d.step()
@@ -218,6 +220,8 @@ class GANStep:
             g_loss = self._unrolled_g_loss(real, fake, labels)
         else:
             g_loss = obj.g_loss(real_logits, fake_logits)
+        if obj.mode_seeking and update_g:
+            g_loss = g_loss + obj.mode_seeking * mode_seeking_loss(fake, z, labels)
         # Each loss's gradient for its own network only (the tutorial's var_list), both from this one forward.
         if update_d:
             d_grads = torch.autograd.grad(d_loss, self.d_params, retain_graph=update_g)
@@ -350,44 +354,6 @@ class _CompiledOrEager:
         return self.module(*args, **kwargs)
 
 
-def _plain_fused_adam(opt: torch.optim.Optimizer) -> bool:
-    """A torch Adam with fused kernels, one parameter group, float hyperparameters and no extras (what
-    make_optimizers builds): the case `_fused_adam` reproduces exactly. Anything else keeps opt.step()."""
-    if type(opt) is not torch.optim.Adam or len(opt.param_groups) != 1 or not hasattr(torch, "_fused_adam_"):
-        return False
-    g = opt.param_groups[0]
-    extras = g["amsgrad"] or g["maximize"] or g["capturable"] or g["differentiable"] or g["weight_decay"]
-    extras = extras or g.get("decoupled_weight_decay", False) or opt._optimizer_step_pre_hooks
-    extras = extras or opt._optimizer_step_post_hooks
-    return bool(g["fused"]) and not extras and all(isinstance(g[k], float) for k in ("lr", "eps"))
-
-
-def _adam_state_ready(opt: torch.optim.Optimizer) -> bool:
-    """True once opt.step() has created the moments of every parameter (the first step always goes through it)."""
-    return len(opt.state) == len(opt.param_groups[0]["params"])
-
-
-def _fused_adam(opts: list[torch.optim.Optimizer]) -> None:
-    """The update Adam(fused=True).step() makes, for several optimizers in as few ``torch._fused_adam_`` calls as
-    their hyperparameters allow (one for the tutorial's equal rates), without Optimizer.step's Python: the
-    profile in benchmarks/train_speed.py found that Python costing almost as much as the kernel itself."""
-    calls: dict[tuple, list[list[Tensor]]] = {}
-    for opt in opts:
-        g = opt.param_groups[0]
-        key = (g["lr"], *g["betas"], g["eps"])
-        lists = calls.setdefault(key, [[], [], [], [], []])
-        for p in g["params"]:
-            state = opt.state[p]
-            for i, t in enumerate((p, p.grad, state["exp_avg"], state["exp_avg_sq"], state["step"])):
-                lists[i].append(t)
-    for (lr, beta1, beta2, eps), (params, grads, exp_avgs, exp_avg_sqs, steps) in calls.items():
-        torch._foreach_add_(steps, 1)
-        torch._fused_adam_(
-            params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=lr, beta1=beta1, beta2=beta2,
-            weight_decay=0.0, eps=eps, maximize=False,
-        )  # fmt: skip
-
-
 def physical_cores() -> int:
     """Physical cores this process may run on (hyperthread siblings counted once); torch's default counts both."""
     try:
@@ -402,12 +368,3 @@ def physical_cores() -> int:
             siblings = str(cpu)
         cores.add(siblings)
     return max(1, len(cores))
-
-
-def make_optimizers(G: nn.Module, D: nn.Module, config, device: torch.device):  # noqa: ANN001 - config: TrainConfig
-    """Two Adams, each on its own network's parameters (fused kernels on CPU and CUDA)."""
-    fused = device.type in ("cpu", "cuda")
-    betas = (config.beta1, config.beta2)
-    opt_g = torch.optim.Adam(G.parameters(), config.lr_g, betas, config.adam_eps, fused=fused)
-    opt_d = torch.optim.Adam(D.parameters(), config.lr_d, betas, config.adam_eps, fused=fused)
-    return opt_g, opt_d

@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from mnistgan import plots
+from mnistgan.adam import make_optimizers
 from mnistgan.checkpoint import (
     RESUME,
     SNAPSHOT,
@@ -24,6 +25,7 @@ from mnistgan.checkpoint import (
     save_snapshot,
     set_rng_state,
 )
+from mnistgan.clusters import image_clusters
 from mnistgan.config import TrainConfig, load_config, save_config
 from mnistgan.data import Batcher, load_split
 from mnistgan.ema import EMA
@@ -33,7 +35,7 @@ from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import objective_from_config
 from mnistgan.sample import generate, make_grid, save_gif, save_png
-from mnistgan.step import GANStep, make_optimizers, physical_cores
+from mnistgan.step import GANStep, physical_cores
 
 
 def resolve_device(name: str) -> torch.device:
@@ -67,14 +69,18 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
     # Build data, networks, optimizers.
     torch.manual_seed(config.seed)
     images, labels = load_split("train", config.dataset, config.data_dir)  # labels: conditional runs only
-    batcher = Batcher(images, config.batch_size, config.seed, device, labels if config.conditional else None)
+    if config.clusters:  # k-means ids stand in for the labels (clusters.py); no digit label is used
+        labels = image_clusters(images, config.clusters, config.seed)
+    batcher = Batcher(images, config.batch_size, config.seed, device, labels if config.n_labels else None)
     G = build_generator(config).to(device)
+    if config.n_labels:
+        G.set_label_probs(labels)  # saved with G: how a snapshot draws its labels
     D = build_discriminator(config).to(device)
     opt_g, opt_d = make_optimizers(G, D, config, device)  # fused Adam, each on its own network
     ema = EMA(G, config.ema_beta) if config.ema_beta else None  # the average is what gets sampled and saved
     G_sample = ema.model if ema is not None else G
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
-    grid_labels = torch.arange(64, device=device) % 10 if config.conditional else None  # digits 0..9 in turn
+    grid_labels = torch.arange(64, device=device) % config.n_labels if config.n_labels else None  # in turn
     fixed_z = sample_noise(64, config.z_dim, config.noise, torch.Generator(device).manual_seed(12345), device)
     start = 0
 
@@ -122,7 +128,7 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
     B = config.batch_size
     for step in range(start, config.steps):
         # Draw a batch and noise.
-        if config.conditional:
+        if config.n_labels:
             real, y = batcher.batch_with_labels(step)  # (B, 784), (B,): fakes are drawn with the same digits
         else:
             real, y = batcher.batch(step), None  # (B, 784) in [0, 1]
