@@ -39,7 +39,7 @@ PRETRAINED: dict[str, Pretrained] = {
     ),
     "conditional": Pretrained(
         "generator-conditional.safetensors",
-        "3b9f8e2266ec52b2c8360aaeebd78f46a8d833d03f4366c7d939739dc90872d2",
+        "66f32252f68f59e76368d6471ebf97bd0ee3a066d86a1453e5c7c9248e349260",
         "mnistgan train --preset conv-conditional --seed 0 --threads 1 --out runs/conv-conditional",
     ),
 }
