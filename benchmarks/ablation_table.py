@@ -6,11 +6,12 @@ invocations (different presets, different seed counts), this puts them all in on
 
     .venv/bin/python benchmarks/ablation_table.py benchmarks/results/ablation-2026-11-28 tutorial,r3gan,...
     .venv/bin/python benchmarks/ablation_table.py benchmarks/results/ablation-2026-11-28 tutorial,r3gan,... \\
-        --candidate-from benchmarks/results/ablation-full-2026-11-28 --candidate conv-ema
+        --candidate-from benchmarks/results/ablation-full-2026-11-28 --candidate conv-clusters
 
-With --candidate, the candidate's runs (from --candidate-from, default the same folder) are set beside the
-others in CANDIDATE_DIR/criteria.md: one table, then each criterion of mnistgan.ablate.fixed_criteria with what
-was measured and whether it holds.
+With --candidate, every preset of --candidate-from (default the same folder; the candidate and, say, an earlier
+recommended preset trained at the same step count) is set beside the listed ones in
+CANDIDATE_DIR/criteria-CANDIDATE.md: one table, then each criterion of mnistgan.ablate.fixed_criteria with what
+was measured and whether it holds. The candidate is compared with all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import argparse
 from pathlib import Path
 
 from mnistgan.ablate import fixed_criteria, load_results, markdown_table, plot_digits
+
+
+def _presets_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir())
 
 
 def main() -> None:
@@ -30,19 +35,19 @@ def main() -> None:
     parser.add_argument("--candidate-from", type=Path, default=None, help="folder holding the candidate's runs")
     args = parser.parse_args()
     out = args.out
-    presets = args.presets.split(",") if args.presets else sorted(p.name for p in out.iterdir() if p.is_dir())
+    presets = args.presets.split(",") if args.presets else _presets_in(out)
     results = {p: r for p, r in load_results(out, presets).items() if r}
     (out / "table.md").write_text(markdown_table(results))
     plot_digits(results, out / "digits.png")
     print((out / "table.md").read_text())
     if args.candidate:
         where = args.candidate_from or out
-        both = {**results, **load_results(where, [args.candidate])}
+        both = {**results, **{p: r for p, r in load_results(where, _presets_in(where)).items() if r}}
         lines = [f"# {args.candidate} against the other unconditional presets\n", markdown_table(both)]
         lines += ["| criterion | measured | holds |", "|---|---|---|"]
         lines += [f"| {name} | {measured} | {'yes' if ok else '**no**'} |" for name, measured, ok in
                   fixed_criteria(both, args.candidate)]  # fmt: skip
-        (where / "criteria.md").write_text("\n".join(lines) + "\n")
+        (where / f"criteria-{args.candidate}.md").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
 
 

@@ -285,12 +285,16 @@ def test_pretrained_run_checks_the_hash_and_copies_into_the_cache(runs: dict[str
         pretrained_run("x", {"x": Pretrained("g.safetensors", "0" * 64, "test")}, source)
 
 
-@pytest.mark.parametrize(("kind", "cls"), [("unconditional", ConvGenerator), ("conditional", ConditionalGenerator)])
-def test_shipped_generators_match_their_pins(kind: str, cls: type, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "preset"), [("unconditional", "conv-clusters"), ("conditional", "conv-conditional")])
+def test_shipped_generators_match_their_pins(kind: str, preset: str, tmp_path: Path) -> None:
     from mnistgan.pretrained import pretrained_run
 
-    generator, config, _ = load_generator(pretrained_run(kind))
-    assert isinstance(generator, cls)
+    generator, config, step = load_generator(pretrained_run(kind))
+    assert isinstance(generator, ConditionalGenerator) and isinstance(generator.body, ConvGenerator)
+    assert (config.preset, config.seed, step) == (preset, 0, preset_config(preset).steps)
+    # The label frequencies travel with G: 50 cluster shares, or the 10 digit shares of MNIST's training set.
+    probs = generator.label_probs.numpy()
+    assert len(probs) == config.n_labels and abs(probs.sum() - 1) < 1e-6 and probs.min() > 0.005
     args = ["sample", "--pretrained", "--n", "4", "--npz", str(tmp_path / "s.npz")]
     assert main(args + (["--digit", "3"] if kind == "conditional" else [])) == 0
     assert np.load(tmp_path / "s.npz")["images"].shape == (4, 28, 28)

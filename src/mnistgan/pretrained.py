@@ -29,13 +29,14 @@ class Pretrained:
     made_by: str
 
 
-# Seed 0 of the recommended preset, conv-ema (README, "Mode collapse"; the run of `mnistgan ablate --full`), and of
-# its conditional counterpart. One thread: the commands reproduce the files bit for bit with the same torch build.
+# Seed 0 of the recommended preset, conv-clusters (README, "Mode collapse"; the seed-0 run of its 5-seed ablation,
+# `mnistgan ablate --presets conv-clusters --seeds 5 --full --jobs 1 --threads 2`), and of the conditional
+# conv-conditional. The commands reproduce the files bit for bit with the same torch build and thread count.
 PRETRAINED: dict[str, Pretrained] = {
     "unconditional": Pretrained(
-        "generator-conv-ema.safetensors",
-        "78cb2eb0f731a50ad8583558f1243df7853e2c5fa501ef3ef93e8898e7bb35ca",
-        "mnistgan train --preset conv-ema --seed 0 --threads 1 --out runs/conv-ema; generator.safetensors",
+        "generator-conv-clusters.safetensors",
+        "666d0f93839ba1536784f143fddfda4b2a4c3c4c71d216e4fa1975ec6af0799f",
+        "mnistgan train --preset conv-clusters --seed 0 --threads 2 --out runs/conv-clusters",
     ),
     "conditional": Pretrained(
         "generator-conditional.safetensors",
