@@ -31,7 +31,9 @@ def exact_float32():
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
-@pytest.mark.parametrize("preset", ["tutorial", "r3gan", "conv", "conv-r3gan", "conditional", "sn-hinge", "ema"])
+@pytest.mark.parametrize(
+    "preset", ["tutorial", "r3gan", "conv", "conv-r3gan", "conditional", "sn-hinge", "ema", "conv-clusters"]
+)
 def test_presets_train_and_resume_on_cuda(preset: str, tiny_data_dir: Path, tmp_path: Path) -> None:
     values = dict(steps=40, data_dir=str(tiny_data_dir), log_every=10, snapshot_every=20, checkpoint_every=20)
     config = preset_config(preset, device="cuda", **values)
@@ -50,9 +52,10 @@ def test_presets_train_and_resume_on_cuda(preset: str, tiny_data_dir: Path, tmp_
     assert [r["step"] for r in rows] == [10, 20, 30, 40, 50, 60]
 
 
-@pytest.mark.parametrize("preset", ["conv-r3gan", "conditional"])
+@pytest.mark.parametrize("preset", ["conv-r3gan", "conditional", "conv-conditional"])
 def test_autograd_engine_on_cuda_matches_cpu(preset: str) -> None:
-    """Three steps of a conv pair with R1/R2 (double backward through cuDNN) and of the conditional pair.
+    """Three steps of a conv pair with R1/R2 (double backward through cuDNN), of the conditional pair, and of the
+    conv conditional pair with the mode-seeking term (pairs found by a sort of the labels on the device).
 
     Plain SGD, not Adam: Adam's first steps move every weight by about lr whatever its gradient's size, so a bias
     whose gradient is zero up to round-off (a conv bias before BatchNorm) moves by +-lr on either device at random."""
