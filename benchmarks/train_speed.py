@@ -37,6 +37,10 @@ What the profile showed (torch.profiler; the machine was shared, load average ab
   the Adam call on one thread inside a 2-thread step (set_num_threads around it) was 5% slower overall: switching
   OpenMP's team size costs more than it saves. A fix would have to keep Adam's work on one thread without switching
   (a hand-written Adam loop in the manual engine, say), which is the next thing to try here.
+- OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep rather than spin, in case a spinning partner slows the
+  single-threaded ops): quiet, 2 threads, 5 rounds: every variant slower (step 153 against 178, matmul 245 against
+  291 steps/s), step/matmul unchanged (1.61x against 1.60x). torch's CPU fused Adam kernel splits its work across
+  threads at any tensor size, so chunking the parameters would not keep Adam on one thread either.
 - torch.compile (--compile; inductor, G and D compiled as modules, the autograd engine): on the H200 (torch 2.11) it
   made the autograd step 0.72x as fast (272 against 375 steps/s) and the conv step 0.64x (19,501 against 30,556
   samples/s): for nets this small the compiled graphs' guards and the graph break at torch.autograd.grad cost more
