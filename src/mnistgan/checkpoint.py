@@ -24,10 +24,18 @@ SNAPSHOT = "generator.safetensors"
 RESUME = "resume.pt"
 
 
+SNAPSHOT_FORMAT = "mnistgan-generator-2"
+
+
 def save_snapshot(path: Path, generator: nn.Module, config: TrainConfig, step: int) -> None:
-    """Write the generator's weights with the config and step as safetensors metadata."""
+    """Write the generator's weights with the config and step as safetensors metadata.
+
+    The metadata is one key holding sorted JSON: safetensors writes several metadata keys in an order that changes
+    from run to run, so with one key the same weights and config always give the same bytes (and SHA-256).
+    """
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
-    meta = {"config": json.dumps(config.to_dict()), "step": str(step), "format": "mnistgan-generator-1"}
+    info = {"format": SNAPSHOT_FORMAT, "step": step, "config": config.to_dict()}
+    meta = {"mnistgan": json.dumps(info, sort_keys=True)}
     atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
@@ -42,9 +50,17 @@ def load_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, int
         tensors = load_file(str(path))
     except (OSError, SafetensorError) as err:
         raise UserError(f"cannot read generator snapshot {path}: {err}") from None
-    if "config" not in meta:
+    if "mnistgan" not in meta and "config" not in meta:
         raise UserError(f"{path} is not an mnistgan generator snapshot (no config in its metadata)")
-    return tensors, TrainConfig.from_dict(json.loads(meta["config"])), int(meta.get("step", 0))
+    try:
+        if "mnistgan" in meta:
+            info = json.loads(meta["mnistgan"])
+        else:  # mnistgan-generator-1: config, step and format as separate keys
+            info = {"config": json.loads(meta["config"]), "step": int(meta.get("step", 0))}
+        config, step = info["config"], int(info["step"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise UserError(f"{path} has unreadable mnistgan metadata: {err}") from None
+    return tensors, TrainConfig.from_dict(config), step
 
 
 def rng_state(noise_gen: torch.Generator) -> dict[str, Any]:

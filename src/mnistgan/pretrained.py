@@ -35,12 +35,12 @@ class Pretrained:
 PRETRAINED: dict[str, Pretrained] = {
     "unconditional": Pretrained(
         "generator-conv-clusters.safetensors",
-        "666d0f93839ba1536784f143fddfda4b2a4c3c4c71d216e4fa1975ec6af0799f",
+        "003f68331d83406e232e81dcd00335351dab24a848d24ff666b78d9777bcd430",
         "mnistgan train --preset conv-clusters --seed 0 --threads 2 --out runs/conv-clusters",
     ),
     "conditional": Pretrained(
         "generator-conditional.safetensors",
-        "66f32252f68f59e76368d6471ebf97bd0ee3a066d86a1453e5c7c9248e349260",
+        "c3ecf33802ed8f3ea5e6f710be9ad0fbab85e23b4a42d8c078282c76de4085bd",
         "mnistgan train --preset conv-conditional --seed 0 --threads 1 --out runs/conv-conditional",
     ),
 }
