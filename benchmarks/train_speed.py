@@ -39,8 +39,9 @@ What the profile showed (torch.profiler; the machine was shared, load average ab
   (a hand-written Adam loop in the manual engine, say), which is the next thing to try here.
 - OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep rather than spin, in case a spinning partner slows the
   single-threaded ops): quiet, 2 threads, 5 rounds: every variant slower (step 153 against 178, matmul 245 against
-  291 steps/s), step/matmul unchanged (1.61x against 1.60x). torch's CPU fused Adam kernel splits its work across
-  threads at any tensor size, so chunking the parameters would not keep Adam on one thread either.
+  291 steps/s), step/matmul unchanged (1.61x against 1.60x). Not checked: whether torch's CPU fused Adam kernel
+  (which works in cache-line-sized units) parallelises small tensors, i.e. whether passing the parameters in small
+  chunks would keep it on one thread.
 - torch.compile (--compile; inductor, G and D compiled as modules, the autograd engine): on the H200 (torch 2.11) it
   made the autograd step 0.72x as fast (272 against 375 steps/s) and the conv step 0.64x (19,501 against 30,556
   samples/s): for nets this small the compiled graphs' guards and the graph break at torch.autograd.grad cost more
