@@ -58,8 +58,8 @@ def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn
     directory or a snapshot file; any architecture the config can build (MLP, conv, conditional)."""
     tensors, config, step = load_snapshot(find_snapshot(target))
     generator = build_generator(config)
-    if isinstance(generator, ConditionalGenerator) and "label_probs" not in tensors:  # snapshots before the buffer
-        tensors["label_probs"] = torch.from_numpy(_training_labels(config).probs).to(torch.float32)
+    if isinstance(generator, ConditionalGenerator) and "label_probs" not in tensors:  # digit runs before the buffer
+        tensors["label_probs"] = torch.from_numpy(_digit_sampler(config.dataset, config.data_dir).probs).float()
     try:
         generator.load_state_dict(tensors)
     except RuntimeError as err:
@@ -72,19 +72,6 @@ def _digit_sampler(dataset: str, data_dir: str | None) -> LabelSampler:
     from mnistgan.data import load_split
 
     return LabelSampler(load_split("train", dataset, data_dir)[1])
-
-
-def _training_labels(config: TrainConfig) -> LabelSampler:
-    """The label frequencies a conditional run trained with (digits; clusters recomputed from the data)."""
-    if config.clusters:
-        from mnistgan.clusters import image_clusters
-        from mnistgan.data import load_split
-
-        return LabelSampler(
-            image_clusters(load_split("train", config.dataset, config.data_dir)[0], config.clusters, config.seed),
-            config.clusters,
-        )
-    return _digit_sampler(config.dataset, config.data_dir)
 
 
 @torch.no_grad()
