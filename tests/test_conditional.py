@@ -9,11 +9,12 @@ from mnistgan.conditional import (
     LabelSampler,
     ProjectionDiscriminator,
     digit_labels,
-    generate_conditional,
 )
+from mnistgan.config import TrainConfig
 from mnistgan.conv import ConvDiscriminator, ConvGenerator, MLPDiscriminator
 from mnistgan.errors import UserError
 from mnistgan.models import MLPGenerator
+from mnistgan.sample import generate
 
 
 @pytest.mark.parametrize("body", ["mlp", "conv"])
@@ -62,11 +63,11 @@ def test_label_errors():
         LabelSampler(np.array([0, 11]))
 
 
-def test_generate_conditional_follows_the_labels():
+def test_generate_follows_the_labels():
     torch.manual_seed(0)
     G = ConditionalGenerator(MLPGenerator(110, 32), z_dim=100).eval()
     labels = torch.tensor([3, 3, 5, 3])
-    images = generate_conditional(G, "uniform", labels, seed=1, batch_size=3)
+    images = generate(G, TrainConfig(conditional=True), 4, seed=1, batch_size=3, labels=labels)
     assert images.shape == (4, 28, 28) and images.dtype == np.uint8
     z = torch.rand(4, 100, generator=torch.Generator().manual_seed(1)) * 2 - 1  # both batches from one stream
     expect = (G(z, labels).clamp(0, 1) * 255).round().to(torch.uint8).reshape(4, 28, 28).numpy()

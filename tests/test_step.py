@@ -295,10 +295,11 @@ def test_compile_is_not_used_where_it_cannot_apply() -> None:
     assert step.G_fwd is G and "double backward" in step.compile_note
 
 
-@pytest.mark.parametrize("rates", [(2e-4, 2e-4), (2e-3, 1e-3)])  # one fused call for both nets; one each
-def test_direct_fused_adam_is_bitwise_the_optimizers_step(rates) -> None:
-    """The manual engine's direct torch._fused_adam_ call gives exactly what Adam(fused=True).step() gives, moments
-    and step counts included (so checkpoints are the same too)."""
+@pytest.mark.parametrize("rates", [(2e-4, 2e-4), (2e-3, 1e-3)])
+def test_flat_adam_is_bitwise_the_optimizers_step(rates) -> None:
+    """The manual engine's flat torch._fused_adam_ call gives exactly what Adam(fused=True).step() gives, moments
+    and step counts included (so checkpoints are the same too), and leaves model and optimizer holding views of
+    its buffers."""
     config = TrainConfig(lr_g=rates[0], lr_d=rates[1], batch_size=16)
     batches = _batches(config, 4)
     results = []
@@ -311,4 +312,33 @@ def test_direct_fused_adam_is_bitwise_the_optimizers_step(rates) -> None:
         state = [t for opt in (opt_g, opt_d) for s in opt.state.values() for t in s.values()]
         results.append([p.detach().clone() for p in [*G.parameters(), *D.parameters()]] + state)
         assert {s["step"].item() for opt in (opt_g, opt_d) for s in opt.state.values()} == {len(batches)}
+        flat = step._flat_g.flat  # the parameters live in the first buffer once the flat path has run
+        ptr = flat[0].untyped_storage().data_ptr() if flat else None
+        shared = [p.untyped_storage().data_ptr() == ptr for p in G.parameters()]
+        assert shared == [direct] * 4
     assert len(results[0]) == 8 + 8 * 3 and all(torch.equal(a, b) for a, b in zip(*results))
+
+
+def test_flat_adam_rebinds_after_the_optimizer_state_is_replaced() -> None:
+    """Loading optimizer and model state (as a resume does) after the buffers exist re-points the tensors; the next
+    step must use the loaded values, exactly as a step on a fresh copy of that state does."""
+    config = TrainConfig(batch_size=16)
+    batches = _batches(config, 6)
+    G, D, opt_g, opt_d, step = _manual_step(config)
+    for real, z in batches[:3]:
+        step(real, z)
+    saved = [copy.deepcopy(m.state_dict()) for m in (G, D, opt_g, opt_d)]
+    for real, z in batches[3:5]:  # move on, then go back to the saved state
+        step(real, z)
+    for m, sd in zip((G, D, opt_g, opt_d), saved):
+        m.load_state_dict(copy.deepcopy(sd))
+    step(*batches[5])
+    G2, D2, opt_g2, opt_d2, step2 = _manual_step(config)
+    for m, sd in zip((G2, D2, opt_g2, opt_d2), saved):
+        m.load_state_dict(copy.deepcopy(sd))
+    step2._fused = False
+    step2(*batches[5])
+    assert _max_diff(G, G2) == 0 and _max_diff(D, D2) == 0
+    for a, b in ((opt_g, opt_g2), (opt_d, opt_d2)):
+        moments = [[s[k] for s in opt.state.values() for k in ("exp_avg", "exp_avg_sq", "step")] for opt in (a, b)]
+        assert all(torch.equal(x, y) for x, y in zip(*moments))

@@ -33,7 +33,9 @@ def save_snapshot(path: Path, generator: nn.Module, config: TrainConfig, step: i
     The metadata is one key holding sorted JSON: safetensors writes several metadata keys in an order that changes
     from run to run, so with one key the same weights and config always give the same bytes (and SHA-256).
     """
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
+    # Own copies: safetensors refuses tensors that share memory, as views of a flat buffer do (adam.FlatAdam).
+    own = torch.contiguous_format
+    tensors = {k: v.detach().to("cpu").clone(memory_format=own) for k, v in generator.state_dict().items()}
     info = {"format": SNAPSHOT_FORMAT, "step": step, "config": config.to_dict()}
     meta = {"mnistgan": json.dumps(info, sort_keys=True)}
     atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))

@@ -116,20 +116,3 @@ def digit_labels(digit: int, n: int, n_classes: int = 10, device: torch.device |
     if not (0 <= digit < n_classes):
         raise UserError(f"--digit must be in 0..{n_classes - 1}, got {digit}")
     return torch.full((n,), digit, dtype=torch.int64, device=device)
-
-
-@torch.no_grad()
-def generate_conditional(
-    generator: ConditionalGenerator, noise: str, labels: torch.Tensor, seed: int = 0, batch_size: int = 1000
-) -> np.ndarray:
-    """uint8 images (n, 28, 28) of the given labels (n,); the noise comes from one generator seeded with `seed`."""
-    from mnistgan.models import sample_noise
-    from mnistgan.sample import to_uint8
-
-    device = next(generator.parameters()).device
-    gen = torch.Generator(device=device).manual_seed(seed)
-    out = []
-    for start in range(0, len(labels), batch_size):
-        y = labels[start : start + batch_size].to(device)
-        out.append(to_uint8(generator(sample_noise(len(y), generator.z_dim, noise, gen, device), y)))
-    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)

@@ -220,7 +220,7 @@ class Batcher:
 
     def batch(self, step: int) -> torch.Tensor:
         """Float images in [0, 1] of the batch at `step` (B, 784)."""
-        return self.data[self.indices(step)].float().div_(255.0)
+        return torch.index_select(self.data, 0, self.indices(step)).float().div_(255.0)
 
     def batch_with_labels(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch at `step` (B, 784) and the labels of the same rows (B,) int64 (for conditional GANs)."""

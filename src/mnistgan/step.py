@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from mnistgan.adam import adam_state_ready, fused_adam, plain_fused_adam
+from mnistgan.adam import FlatAdam, adam_state_ready, plain_fused_adam
 from mnistgan.errors import UserError
 from mnistgan.objectives import Objective, g_loss_feature_matching, mode_seeking_loss
 from mnistgan.unrolled import adam_state, unrolled_g_loss
@@ -144,7 +144,8 @@ class GANStep:
             raise UserError(f"unknown step engine {engine!r}; valid: auto, manual, autograd")
         self.engine = engine
         self.g_layers, self.d_layers = g_layers or [], d_layers or []
-        self._fused = plain_fused_adam(opt_g) and plain_fused_adam(opt_d)  # see fused_adam
+        self._fused = plain_fused_adam(opt_g) and plain_fused_adam(opt_d)  # see FlatAdam
+        self._flat_g, self._flat_d = FlatAdam(opt_g), FlatAdam(opt_d)
         # The autograd engine's forward passes; compiled ones where asked and possible (see compile_note).
         self.G_fwd, self.D_fwd, self.compile_note = G, D, "off"
         if compile:
@@ -178,7 +179,10 @@ class GANStep:
             out = self._autograd(real, z, labels, update_d, update_g, stats)
         # Update D and G: both gradients exist before either optimizer changes a weight.
         if self.engine == "manual" and self._fused and adam_state_ready(self.opt_d) and adam_state_ready(self.opt_g):
-            fused_adam([self.opt_d] * update_d + [self.opt_g] * update_g)  # one kernel call, no optimizer Python
+            if update_d:
+                self._flat_d.step()  # one kernel call over a flat buffer, no optimizer Python
+            if update_g:
+                self._flat_g.step()
             return out
         if update_d:
             self.opt_d.step()
