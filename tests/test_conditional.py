@@ -72,3 +72,15 @@ def test_generate_follows_the_labels():
     z = torch.rand(4, 100, generator=torch.Generator().manual_seed(1)) * 2 - 1  # both batches from one stream
     expect = (G(z, labels).clamp(0, 1) * 255).round().to(torch.uint8).reshape(4, 28, 28).numpy()
     assert np.array_equal(images, expect)
+
+
+def test_generate_truncation_scales_the_noise():
+    """truncation psi draws the same noise as psi = 1, times psi (benchmarks/truncation.py relies on it)."""
+    torch.manual_seed(0)
+    G = ConditionalGenerator(MLPGenerator(110, 32), z_dim=100).eval()
+    labels = torch.tensor([1, 4, 4])
+    images = generate(G, TrainConfig(conditional=True), 3, seed=2, labels=labels, truncation=0.3)
+    z = torch.rand(3, 100, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    expect = (G(0.3 * z, labels).clamp(0, 1) * 255).round().to(torch.uint8).reshape(3, 28, 28).numpy()
+    assert np.array_equal(images, expect)
+    assert not np.array_equal(images, generate(G, TrainConfig(conditional=True), 3, seed=2, labels=labels))

@@ -83,9 +83,11 @@ def generate(
     batch_size: int = 1000,
     labels: torch.Tensor | None = None,
     noise: torch.Tensor | None = None,
+    truncation: float = 1.0,
 ) -> np.ndarray:
     """n samples as uint8 (n, 28, 28); the noise comes from one generator seeded with `seed` (or is `noise`
-    (n, z_dim)). A conditional generator draws `labels` (n,), by default the data's proportions."""
+    (n, z_dim)), times `truncation` (below 1 trades diversity for fidelity: benchmarks/truncation.py). A conditional
+    generator draws `labels` (n,), by default the data's proportions."""
     device = next(generator.parameters()).device
     conditional = isinstance(generator, ConditionalGenerator)
     if conditional and labels is None:
@@ -100,6 +102,8 @@ def generate(
             z = noise[start : start + m].to(device)
         else:
             z = sample_noise(m, config.z_dim, config.noise, gen, device)
+        if truncation != 1.0:
+            z = z * truncation
         if conditional:
             out.append(to_uint8(generator(z, labels[start : start + m].to(device))))
         else:
