@@ -188,14 +188,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "conv-sn-hinge-mbstd": {**_DCGAN, "steps": 20_000, "spectral_norm": True, "loss": "hinge", "mbstd": True},
     "conv-r3gan": {**_DCGAN, "steps": 20_000, **_R3GAN},
     "conv-pacgan2-ema": {**_DCGAN, "steps": 20_000, "pack": 2, "ema_beta": 0.999},
-    # The recommended unconditional preset (README, "Mode collapse"): DCGAN with an EMA of G's weights. 12,000 steps
-    # (34 epochs) train in about 11 minutes on 2 CPU cores (18 steps/s), inside the 15 minutes a seed we allow it.
+    # DCGAN with an EMA of G's weights (the recommendation before conv-clusters). 12,000 steps (34 epochs) train in
+    # about 11 minutes on 2 CPU cores (18 steps/s), inside the 15 minutes a seed the issue allows.
     "conv-ema": {**_DCGAN, "steps": 12_000, "ema_beta": 0.999},
     # Its class-conditional counterpart (the shipped conditional generator): the same, plus labels, plus MSGAN's
     # term (without it G ignored z and drew one image per digit).
     "conv-conditional": {**_DCGAN, "steps": 12_000, "ema_beta": 0.999, "conditional": True, "mode_seeking": 1.0},
-    # Unconditional, conditioned on 50 k-means clusters of the pixels drawn in proportion (clusters.py): 50 clusters
-    # are 81% pure in digit against 59% for 10, so G's per-cluster digit mix has less to get right.
+    # The recommended unconditional preset (README, "Mode collapse"): conditioned on 50 k-means clusters of the
+    # pixels drawn in proportion (clusters.py): 50 clusters are 81% pure in digit against 59% for 10, so G's
+    # per-cluster digit mix has less to get right; about 12 minutes a seed on 2 CPU cores.
     "conv-clusters": {**_DCGAN, "steps": 12_000, "ema_beta": 0.999, "clusters": 50, "mode_seeking": 1.0},
 }
 
