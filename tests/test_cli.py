@@ -12,6 +12,7 @@ import pytest
 
 from mnistgan.cli import main
 from mnistgan.config import preset_config
+from mnistgan.sample import generate, load_generator
 from mnistgan.train import train
 
 
@@ -81,6 +82,16 @@ def test_sample_writes_grid_and_npz_deterministically(tiny_run: Path, tmp_path: 
         ["sample", str(tiny_run / "generator.safetensors"), "--n", "9", "--grid", str(tmp_path / "g.png")], capsys
     )
     assert code == 0 and (tmp_path / "g.png").stat().st_size > 0
+    # --truncation 1 is the default draw; --truncation 0.5 equals generate(..., truncation=0.5), which differs
+    args = ["sample", str(tiny_run), "--n", "10", "--seed", "3", "--npz"]
+    code, _, _ = _run([*args, str(tmp_path / "t1.npz"), "--truncation", "1"], capsys)
+    assert code == 0 and np.array_equal(np.load(tmp_path / "t1.npz")["images"], a)
+    code, _, _ = _run([*args, str(tmp_path / "t.npz"), "--truncation", "0.5"], capsys)
+    generator, config, _ = load_generator(tiny_run)
+    expect = generate(generator, config, 10, seed=3, truncation=0.5)
+    assert code == 0 and np.array_equal(np.load(tmp_path / "t.npz")["images"], expect) and not np.array_equal(a, expect)
+    code, _, err = _run([*args, str(tmp_path / "x.npz"), "--truncation", "nan"], capsys)
+    assert code == 2 and "positive finite number" in err and not (tmp_path / "x.npz").exists()
 
 
 def test_sample_and_plot_errors(tiny_run: Path, tmp_path: Path, capsys) -> None:

@@ -130,6 +130,8 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--npz", type=Path, default=None, help="write uint8 images (N, 28, 28) as `images` here")
     p.add_argument("--nrow", type=_positive_int, default=None, help="grid columns (default: square)")
     p.add_argument("--digit", type=int, default=None, help="conditional runs: draw only this digit (0-9)")
+    trunc = "scale the noise by PSI (default 1): below 1, cleaner and less varied (benchmarks/truncation.py)"
+    p.add_argument("--truncation", type=_positive_float, default=1.0, metavar="PSI", help=trunc)
     p.set_defaults(func=cmd_sample)
 
 
@@ -157,7 +159,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         if not isinstance(generator, ConditionalGenerator) or config.clusters:
             raise UserError(f"--digit needs a digit-conditional generator; {args.target} is not one")
         labels = digit_labels(args.digit, args.n)
-    images = generate(generator, config, args.n, seed=args.seed, labels=labels)
+    images = generate(generator, config, args.n, seed=args.seed, labels=labels, truncation=args.truncation)
     if args.grid is not None:
         nrow = args.nrow or math.ceil(math.sqrt(args.n))
         save_png(make_grid(images, nrow=nrow), args.grid, scale=2)
