@@ -152,12 +152,14 @@ def test_fixed_criteria_compare_with_the_best_other_unconditional_preset(presets
         "tutorial": [run(20.0, 0.9, 0.1, modes=3, kl=1.0)] * 2,  # best precision among the others: 0.9
         "other": [run(10.0, 0.5, 0.6), run(14.0, 0.5, 0.4)],  # best fd (12) and recall (0.5)
         "labelled": [run(1.0, 1.0, 1.0)],  # conditional: not a rival
+        "labelled (9 steps)": [{**run(1.0, 1.0, 1.0), "preset": "labelled"}],  # nor at another step count
+        "tutorial (70,000 steps)": [{**run(30.0, 0.92, 0.0), "preset": "tutorial"}],  # a rival under its label
         "bad": [run(11.0, 0.95, 0.55), run(11.0, 0.95, 0.55, kl=0.02, minutes=16.0)],
     }
     rows = {name: (measured, ok) for name, measured, ok in ablate.fixed_criteria(results, "bad")}
     assert rows["10 digits in every seed"] == ("modes [10, 10]", True)
     assert rows["KL <= 0.01 in every seed"] == ("KL 0.0050, 0.0200", False)
     assert rows["fd at least as good as the best other"] == ("11.000 vs 12.000 (other)", True)
-    assert rows["precision at least as good as the best other"] == ("0.950 vs 0.900 (tutorial)", True)
+    assert rows["precision at least as good as the best other"] == ("0.950 vs 0.920 (tutorial (70,000 steps))", True)
     assert rows["recall at least as good as the best other"] == ("0.550 vs 0.500 (other)", True)
     assert rows["at most 15 min a seed"] == ("16.0 min (slowest seed)", False)

@@ -321,10 +321,10 @@ def fixed_criteria(
     if not runs:
         raise UserError(f"no finished runs of {candidate!r}")
     others = {}  # preset -> its finished runs, for every other unconditional preset that has some
-    for preset, rows in results.items():
+    for label, rows in results.items():  # a label may carry a step count: "tutorial (70,000 steps)"
         good = [r for r in rows if "error" not in r]
-        if preset != candidate and good and not preset_config(preset).conditional:
-            others[preset] = good
+        if label != candidate and good and not preset_config(good[0].get("preset", label)).conditional:
+            others[label] = good
     modes, kls = [r["modes"] for r in runs], [r["digits_kl"] for r in runs]
     out = [
         ("10 digits in every seed", f"modes {modes}", min(modes) == 10),
