@@ -6,7 +6,7 @@
 Variants, timed in interleaved rounds (the order rotates every round) because the machine is shared and its load
 drifts; each figure is the median over rounds, and each ratio is the median of the per-round ratios:
 - step:      the real training step, exactly as `mnistgan train` runs it (batch drawn from the uint8 tensor, noise,
-             GANStep with the engine it picks, fused Adam for both networks), tutorial preset, batch 128, float32.
+             GANStep with the engine it picks, adam.FlatAdam per network), tutorial preset, batch 128, float32.
 - autograd:  the same GANStep forced onto its autograd engine (the path every non-MLP remedy takes).
 - matmul:    only the step's 12 matrix multiplications (same shapes and transposes, same threads), back to back into
              preallocated outputs: 0.42 GFLOP a step; the floor for this model on this machine.
@@ -26,10 +26,10 @@ What the profile showed (torch.profiler; the machine was shared, load average ab
   tiny (., 1) products of D's last layer cost only their launch.
 - With 2 threads on a loaded machine, OpenMP threads that wait for a descheduled partner made every variant 10-100x
   slower in wall time; on such a machine use --threads 1 --clock cpu for stable ratios.
-- Acting on the Adam finding: the manual engine now calls torch._fused_adam_ once for both networks (equal learning
-  rates) instead of two Optimizer.step() calls, bitwise the same update (tests/test_step.py). One thread, CPU clock,
-  7 interleaved rounds on a loaded machine: 158 against 150 steps/s (+7%); the step went from 1.38x to 1.29x of its
-  matmuls.
+- Acting on the Adam finding: the manual engine called torch._fused_adam_ once for both networks (equal learning
+  rates; since replaced by FlatAdam, below) instead of two Optimizer.step() calls, bitwise the same update. One
+  thread, CPU clock, 7 interleaved rounds on a loaded machine: 158 against 150 steps/s (+7%); the step went from
+  1.38x to 1.29x of its matmuls.
 - Quiet machine, 2 threads, 200 steps after that change (torch.profiler, self CPU time per call against 1 thread):
   mm 302 us (432 on 1 thread), addmm 336 us (528): the matmuls get 1.4-1.6x faster with the second thread; but
   _fused_adam_ 719 us (367), sigmoid_ 102 us (57) and uniform_ (the noise) 100 us (58) get about 2x slower. So what
