@@ -218,13 +218,16 @@ class Batcher:
             return self._perm(epoch)[offset : offset + b]
         return torch.cat([self._perm(epoch)[offset:], self._perm(epoch + 1)[: offset + b - n]])
 
+    def _images(self, idx: torch.Tensor) -> torch.Tensor:
+        return torch.index_select(self.data, 0, idx).float().div_(255.0)  # index_select: 7x faster than data[idx]
+
     def batch(self, step: int) -> torch.Tensor:
         """Float images in [0, 1] of the batch at `step` (B, 784)."""
-        return torch.index_select(self.data, 0, self.indices(step)).float().div_(255.0)  # 7x faster than data[idx]
+        return self._images(self.indices(step))
 
     def batch_with_labels(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch at `step` (B, 784) and the labels of the same rows (B,) int64 (for conditional GANs)."""
         if self.labels is None:
             raise UserError("this batcher was built without labels")
         idx = self.indices(step)
-        return torch.index_select(self.data, 0, idx).float().div_(255.0), self.labels[idx]
+        return self._images(idx), self.labels[idx]
