@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mnistgan.ablate import _steps, fixed_criteria, load_results, markdown_table, plot_digits
+from mnistgan.ablate import fixed_criteria, load_results, markdown_table, plot_digits, result_steps
 
 
 def _presets_in(folder: Path) -> list[str]:
@@ -44,10 +44,11 @@ def main() -> None:
         where = args.candidate_from or out
         both = dict(results)
         for preset, rows in load_results(where, _presets_in(where)).items():
-            if rows and preset in both and where.resolve() != out.resolve():  # e.g. tutorial at 5,000 and 70,000
-                preset = f"{preset} ({_steps(rows[0]):,} steps)"
-            if rows:
-                both[preset] = rows
+            if not rows:
+                continue
+            if preset in both and where.resolve() != out.resolve():  # e.g. tutorial at 5,000 and 70,000 steps
+                preset = f"{preset} ({result_steps(rows[0]):,} steps)"
+            both[preset] = rows
         lines = [f"# {args.candidate} against the other unconditional presets\n", markdown_table(both)]
         lines += ["| criterion | measured | holds |", "|---|---|---|"]
         lines += [f"| {name} | {measured} | {'yes' if ok else '**no**'} |" for name, measured, ok in

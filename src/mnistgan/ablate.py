@@ -286,7 +286,7 @@ def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
     for preset, rows in results.items():
         good = [r for r in rows if "error" not in r]
         failed = len(rows) - len(good)
-        steps = sorted({f"{_steps(r):,}" for r in rows})
+        steps = sorted({f"{result_steps(r):,}" for r in rows})
         cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else ""), "/".join(steps) or "—"]
         for key, _, fmt in COLUMNS:
             values = [r[key] for r in good if r.get(key) is not None]
@@ -303,7 +303,7 @@ def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines) + "\n" + note + ".\n"
 
 
-def _steps(result: dict[str, Any]) -> int:
+def result_steps(result: dict[str, Any]) -> int:
     """A run's step count: its own, or its preset's (a --full run records None)."""
     return result["steps"] if result.get("steps") is not None else preset_config(result["preset"]).steps
 
