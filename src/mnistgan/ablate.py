@@ -73,7 +73,8 @@ def default_train(spec: RunSpec) -> None:
 
     config = preset_config(spec.preset, seed=spec.seed, steps=spec.steps, threads=spec.threads)
     run_dir = Path(spec.run_dir)
-    train(config, run_dir, resume=(run_dir / "resume.pt").is_file(), quiet=True)
+    resume = (run_dir / "resume.pt").is_file()  # a run killed before its first checkpoint starts again
+    train(config, run_dir, resume=resume, overwrite=not resume, quiet=True)
 
 
 def evaluate_images(images: np.ndarray, seed: int = 0) -> dict[str, Any]:

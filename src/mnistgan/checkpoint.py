@@ -7,21 +7,24 @@ optimizers, the step, every RNG state and the config, as one plain dict of tenso
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
-from mnistgan.files import atomic_write
+from mnistgan.files import atomic_write_bytes
+from mnistgan.memory import check_fits
+from mnistgan.rundir import RESUME, SNAPSHOT  # noqa: F401 - the names, re-exported for older imports
 
-SNAPSHOT = "generator.safetensors"
-RESUME = "resume.pt"
+RESUME_KEYS = ("G", "D", "opt_g", "opt_d", "step", "rng", "config")  # what every resume state holds
 
 
 SNAPSHOT_FORMAT = "mnistgan-generator-2"
@@ -38,7 +41,8 @@ def save_snapshot(path: Path, generator: nn.Module, config: TrainConfig, step: i
     tensors = {k: v.detach().to("cpu").clone(memory_format=own) for k, v in generator.state_dict().items()}
     info = {"format": SNAPSHOT_FORMAT, "step": step, "config": config.to_dict()}
     meta = {"mnistgan": json.dumps(info, sort_keys=True)}
-    atomic_write(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    # Serialised in memory first: a full disk then fails as a plain write (one clear error), never mid-format.
+    atomic_write_bytes(Path(path), safetensors_bytes(tensors, metadata=meta))
 
 
 def load_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, int]:
@@ -60,9 +64,14 @@ def load_snapshot(path: Path) -> tuple[dict[str, torch.Tensor], TrainConfig, int
         else:  # mnistgan-generator-1: config, step and format as separate keys
             info = {"config": json.loads(meta["config"]), "step": int(meta.get("step", 0))}
         config, step = info["config"], int(info["step"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        if not isinstance(config, dict):
+            raise TypeError(f"config is a {type(config).__name__}, not an object")
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError) as err:
         raise UserError(f"{path} has unreadable mnistgan metadata: {err}") from None
-    return tensors, TrainConfig.from_dict(config), step
+    try:
+        return tensors, TrainConfig.from_dict(config).validate(), step
+    except UserError as err:
+        raise UserError(f"{path}: bad config in its metadata: {err}") from None
 
 
 def rng_state(noise_gen: torch.Generator) -> dict[str, Any]:
@@ -83,15 +92,45 @@ def set_rng_state(state: dict[str, Any], noise_gen: torch.Generator) -> None:
 
 def save_resume(path: Path, state: dict[str, Any]) -> None:
     """Write the full resume state (a plain dict of state_dicts, tensors and numbers)."""
-    atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
+    buffer = io.BytesIO()  # in memory first: torch.save into a full disk fails with a cryptic "unexpected pos"
+    torch.save(state, buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load_resume(path: Path) -> dict[str, Any]:
-    """Read a resume state written by save_resume."""
+    """Read a resume state written by save_resume; anything else (random bytes, a foreign or crafted pickle, a
+    truncated file) is one UserError. weights_only=True: a hostile file cannot run code."""
+    path = Path(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError) as err:
-        raise UserError(f"cannot read resume state {path}: {err}") from None
+        size = path.stat().st_size
+    except OSError as err:
+        raise UserError(f"cannot read resume state {path}: {err.strerror}") from None
+    check_fits(2 * size, f"loading {path}", "this is not a resume state mnistgan wrote")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to parse an untrusted file is the file's fault
+        # The error's own text is not shown: for a pickle it advises weights_only=False, unsafe for a foreign file.
+        raise UserError(
+            f"{path} is not a resume state mnistgan can read ({type(err).__name__}); it cannot be resumed from"
+        ) from None
+    missing = [k for k in RESUME_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise UserError(f"{path} is not an mnistgan resume state (missing {', '.join(missing)})")
+    return state
+
+
+def saved_config(state: dict[str, Any], path: Path) -> TrainConfig:
+    """The config a resume state was saved with."""
+    try:
+        values = json.loads(state["config"])
+        if not isinstance(values, dict):
+            raise TypeError("not an object")
+    except (json.JSONDecodeError, TypeError, RecursionError) as err:
+        raise UserError(f"{path}: unreadable config inside the resume state ({err})") from None
+    try:
+        return TrainConfig.from_dict(values)
+    except UserError as err:
+        raise UserError(f"{path}: bad config inside the resume state: {err}") from None
 
 
 def find_snapshot(target: Path) -> Path:

@@ -6,12 +6,13 @@ Errors a user can cause (UserError) print one line on stderr and exit with code 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from mnistgan.config import DEVICES, PRESETS, preset_config
-from mnistgan.errors import NonFiniteError, UserError
+from mnistgan.config import DEVICES, PRESETS, RESUME_MUTABLE, TrainConfig, load_config, preset_config
+from mnistgan.errors import Interrupted, NonFiniteError, UserError
 
 
 def _int_at_least(minimum: int, what: str):  # noqa: ANN202 - returns an argparse type function
@@ -61,7 +62,8 @@ TRAIN_FLAGS = [
     ("--log-every", "log_every", _positive_int, "steps between stats.jsonl rows"),
     ("--print-every", "print_every", _positive_int, "steps between the tutorial's loss lines"),
     ("--snapshot-every", "snapshot_every", _positive_int, "steps between fixed-noise progress grids"),
-    ("--checkpoint-every", "checkpoint_every", _positive_int, "steps between checkpoints"),
+    ("--checkpoint-every", "checkpoint_every", _positive_int, "steps between checkpoints (default 10000)"),
+    ("--checkpoint-seconds", "checkpoint_seconds", float, "also checkpoint when this many seconds passed (default 60)"),
     ("--eval-every", "eval_every", _nonneg_int, "steps between in-training metrics (0: off)"),
     ("--compile", "compile", bool, "torch.compile G and D for the autograd engine (GPU, conv nets; not the MLP)"),
     # Mode-collapse remedies (issue 4); booleans take --flag / --no-flag.
@@ -88,23 +90,29 @@ TRAIN_FLAGS = [
 def add_train(sub: argparse._SubParsersAction) -> None:
     """`mnistgan train`."""
     p = sub.add_parser("train", help="train a GAN and write its run directory")
-    p.add_argument("--preset", default="tutorial", help=f"one of {', '.join(PRESETS)} (default: tutorial)")
+    p.add_argument("--preset", default=None, help=f"one of {', '.join(PRESETS)} (default: tutorial)")
     for flag, field, kind, text in TRAIN_FLAGS:
         if kind is bool:
             p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             p.add_argument(flag, dest=field, type=kind, default=None, help=text)
     p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>-seed<seed>)")
-    p.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR")
+    p.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR to its steps")
+    p.add_argument("--overwrite", action="store_true", help="replace the run --out already holds (its files only)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar or loss lines")
     p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Resolve the config, then train (or print it with --dry-run)."""
+    """Resolve the config (a new run's, or the resumed run's own with the flags that may change), then train."""
     overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_FLAGS}
-    config = preset_config(args.preset, **overrides)
+    if overrides["data_dir"] is not None:
+        overrides["data_dir"] = str(Path(overrides["data_dir"]).absolute())  # resumable from any directory
+    if args.resume is not None:
+        config = _resume_config(args, overrides)
+    else:
+        config = preset_config(args.preset or "tutorial", **overrides)
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2, sort_keys=True))
         return 0
@@ -113,9 +121,29 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None:
         out = train(config, args.resume, resume=True, quiet=args.quiet)
     else:
-        out = train(config, args.out or Path("runs") / f"{config.preset}-seed{config.seed}", quiet=args.quiet)
+        out_dir = args.out or Path("runs") / f"{config.preset}-seed{config.seed}"
+        out = train(config, out_dir, quiet=args.quiet, overwrite=args.overwrite)
     print(f"run directory: {out}")
     return 0
+
+
+def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
+    """The resumed run's saved config with the given flags that may change on resume; a flag that may not change
+    (anything that defines the run) is refused by name, unless it repeats the run's own value."""
+    if args.overwrite:
+        raise UserError("--resume continues a run and --overwrite replaces it: give one")
+    if args.out is not None and Path(args.out).absolute() != Path(args.resume).absolute():
+        raise UserError(f"--out cannot be used with --resume: the run stays in {args.resume}")
+    saved = load_config(Path(args.resume) / "config.json")
+    flags = {field: flag for flag, field, _, _ in TRAIN_FLAGS} | {"preset": "--preset"}
+    given = {k: v for k, v in overrides.items() if v is not None} | ({"preset": args.preset} if args.preset else {})
+    for field, value in given.items():
+        if field not in RESUME_MUTABLE and value != getattr(saved, field):
+            raise UserError(
+                f"{flags[field]} cannot change when resuming (this run has {field} = {getattr(saved, field)!r}); "
+                f"start a new run with --out to train with {flags[field]} {value}"
+            )
+    return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUME_MUTABLE}).validate()
 
 
 def add_sample(sub: argparse._SubParsersAction) -> None:
@@ -298,9 +326,27 @@ def main(argv: list[str] | None = None) -> int:
     except NonFiniteError as err:
         print(f"mnistgan {args.command}: stopped: {err}", file=sys.stderr)
         return 3
+    except Interrupted as err:
+        print(f"mnistgan {args.command}: {err}", file=sys.stderr)
+        return 128 + err.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        text = "out of memory; ask for fewer samples (--n) or a smaller batch"
+        print(f"mnistgan {args.command}: error: {text}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a read or write the library did not wrap: still one line, never a traceback
+        import errno
+
+        from mnistgan.files import write_error
+
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            text = write_error(Path(err.filename or "."), err)
+        else:
+            text = f"{err.filename + ': ' if err.filename else ''}{err.strerror or err}"
+        print(f"mnistgan {args.command}: error: {text}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -75,7 +75,9 @@ class TrainConfig:
     log_every: int = 100  # stats.jsonl row interval; the host syncs only here, never every step
     print_every: int = 2_000  # tutorial prints "Step i: Generator Loss ..." every 2,000 steps
     snapshot_every: int = 2_000  # fixed-noise grid for the progress GIF (35 frames over a full run)
-    checkpoint_every: int = 10_000  # full resume state; a few MB, cheap next to 10k steps
+    checkpoint_every: int = 10_000  # full resume state every N steps (a few MB, cheap next to 10k steps) ...
+    checkpoint_seconds: float = 60.0  # ... and whenever this much time passed since the last one, so a kill loses at
+    # most about a minute of training on any preset and device; 0: steps only
     eval_every: int = 0  # 0: no metrics during training (set by the evaluation issue's flag)
     eval_samples: int = 2_000  # samples per in-training evaluation: a few seconds on CPU
 
@@ -99,6 +101,9 @@ class TrainConfig:
                 raise UserError(f"{name} must be in [0, 1), got {value!r}")
         if self.eval_every < 0 or self.threads < 0:
             raise UserError("eval_every and threads must be >= 0")
+        if not (0 <= self.checkpoint_seconds < float("inf")):
+            value = self.checkpoint_seconds
+            raise UserError(f"checkpoint_seconds must be a finite number >= 0 (0: off), got {value!r}")
         choices = {"device": DEVICES, "noise": NOISES, "arch": ARCHS, "loss": LOSSES}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
@@ -148,12 +153,49 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Build from a dict, rejecting unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """Build from a dict, rejecting unknown keys and values of the wrong type by name."""
+        if not isinstance(values, dict):
+            raise UserError(f"a config is a JSON object of settings, got a {type(values).__name__}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise UserError(f"unknown config keys {unknown}; valid keys: {sorted(known)}")
+            raise UserError(f"unknown config keys {unknown}; valid keys: {sorted(fields)}")
+        for name, value in values.items():
+            kinds = _TYPES[str(fields[name].type)]
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                want = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+                raise UserError(f"config key {name} must be {want}, got {value!r}")
         return cls(**values)
+
+
+# What each annotation of TrainConfig admits in JSON (an int is a valid float; a bool is not an int here).
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str | None": (str, type(None)),
+    "dict[str, Any]": (dict,),
+}
+
+# Fields that `--resume` may change: how long, where and how often to write; everything else defines the run.
+RESUME_MUTABLE = ("steps", "threads", "device", "log_every", "print_every", "snapshot_every", "checkpoint_every")
+RESUME_MUTABLE += ("checkpoint_seconds", "eval_every", "eval_samples")
+
+
+def resume_changes(saved: TrainConfig, wanted: TrainConfig) -> dict[str, tuple[Any, Any]]:
+    """{field: (saved, wanted)} of the fields a resume changes; UserError naming any that may not change."""
+    fixed = [
+        f.name
+        for f in dataclasses.fields(TrainConfig)
+        if f.name not in RESUME_MUTABLE and f.name != "extra" and getattr(saved, f.name) != getattr(wanted, f.name)
+    ]
+    if fixed:
+        what = ", ".join(f"{n} (run: {getattr(saved, n)!r}, asked: {getattr(wanted, n)!r})" for n in fixed)
+        raise UserError(f"cannot change {what} when resuming; start a new run with --out to train with it")
+    return {
+        n: (getattr(saved, n), getattr(wanted, n)) for n in RESUME_MUTABLE if getattr(saved, n) != getattr(wanted, n)
+    }
 
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -211,14 +253,19 @@ def preset_config(name: str, **overrides: Any) -> TrainConfig:
 
 
 def save_config(config: TrainConfig, path: Path) -> None:
-    """Write config.json (indented, sorted keys, so runs diff cleanly)."""
-    path.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    """Write config.json (indented, sorted keys, so runs diff cleanly), atomically."""
+    from mnistgan.files import atomic_write_text
+
+    atomic_write_text(Path(path), json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
 def load_config(path: Path) -> TrainConfig:
     """Read config.json written by save_config."""
     try:
         values = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise UserError(f"cannot read config {path}: {err}") from None
-    return TrainConfig.from_dict(values)
+    try:
+        return TrainConfig.from_dict(values)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None

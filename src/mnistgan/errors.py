@@ -10,3 +10,18 @@ class UserError(ValueError):
 
 class NonFiniteError(RuntimeError):
     """Training produced NaN or inf; the last good checkpoint is left as it was."""
+
+
+class Interrupted(Exception):
+    """Training stopped by SIGINT or SIGTERM at a step boundary, after saving a checkpoint (exit 128 + signum)."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+
+
+def warn(message: str) -> None:
+    """One line on stderr for something the user should know that does not stop the command."""
+    import sys
+
+    print(f"mnistgan: warning: {message}", file=sys.stderr)

@@ -3,7 +3,6 @@ any time."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -13,20 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mnistgan.errors import UserError  # noqa: E402
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a JSONL file; a missing file is an error naming it, a torn last line is skipped."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"no {path.name} in {path.parent}")
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+from mnistgan.rundir import read_jsonl  # noqa: E402, F401 - plots read the run only through rundir
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""train(config, out_dir) -> run directory: one flat training loop with titled blocks.
+"""train(config, out_dir) -> run directory: checks, then one flat training loop with titled blocks.
 
 The run directory gets config.json, stats.jsonl, checkpoints (generator.safetensors, resume.pt), the fixed-noise
 progress grids and GIF, the tutorial's loss plot, a 15x15 sample grid and a single sample.
@@ -6,6 +6,7 @@ progress grids and GIF, the tutorial's loss plot, a 15x15 sample grid and a sing
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -16,25 +17,33 @@ from tqdm import tqdm
 
 from mnistgan import plots
 from mnistgan.adam import make_optimizers
-from mnistgan.checkpoint import (
-    RESUME,
-    SNAPSHOT,
-    load_resume,
-    rng_state,
-    save_resume,
-    save_snapshot,
-    set_rng_state,
-)
+from mnistgan.checkpoint import load_resume, rng_state, save_resume, save_snapshot, saved_config, set_rng_state
 from mnistgan.clusters import image_clusters
-from mnistgan.config import TrainConfig, load_config, save_config
+from mnistgan.config import TrainConfig, load_config, resume_changes, save_config
 from mnistgan.data import Batcher, load_split
 from mnistgan.ema import EMA
-from mnistgan.errors import NonFiniteError, UserError
-from mnistgan.files import atomic_write_text
+from mnistgan.errors import Interrupted, NonFiniteError, UserError, warn
 from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import objective_from_config
+from mnistgan.rundir import (
+    CONFIG,
+    METRICS,
+    PROGRESS,
+    PROGRESS_GIF,
+    RESUME,
+    SNAPSHOT,
+    STATS,
+    RunLock,
+    check_new_run_dir,
+    clear_run,
+    progress_frame,
+    progress_frames,
+    remove_stale_temporaries,
+    truncate_jsonl,
+)
 from mnistgan.sample import generate, make_grid, save_gif, save_png
+from mnistgan.signals import StopSignals
 from mnistgan.step import GANStep, physical_cores
 
 
@@ -51,20 +60,45 @@ def _all_finite(*modules: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
 
 
-def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool = False) -> Path:
-    """Train a GAN as `config` says, writing everything into out_dir; with resume, continue out_dir's run."""
-    out_dir = Path(out_dir)
-    if resume:
-        saved = load_config(out_dir / "config.json")
-        if config.steps > saved.steps:
-            saved.steps = config.steps  # resuming may extend a run; nothing else may change under it
-        config = saved
+def train(
+    config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool = False, overwrite: bool = False
+) -> Path:
+    """Train a GAN as `config` says, writing everything into out_dir; with resume, continue out_dir's run (only the
+    fields in config.RESUME_MUTABLE may differ from its own); with overwrite, replace the run out_dir holds.
+
+    Nothing is written into out_dir until every check has passed (config, data, networks, the resume state), and
+    the whole run holds out_dir's lock, so a failed or concurrent command never touches an existing run.
+    """
+    out_dir = Path(out_dir).absolute()
+    if config.data_dir is not None:  # absolute, so that --resume works from any working directory
+        config = dataclasses.replace(config, data_dir=str(Path(config.data_dir).absolute()))
     config.validate()
+    changes: dict = {}
+    if resume:
+        if overwrite:
+            raise UserError("--resume continues a run and --overwrite replaces it: give one")
+        saved = load_config(out_dir / CONFIG)
+        changes = resume_changes(saved, config)  # UserError naming a field that cannot change
+        config = dataclasses.replace(config, extra=saved.extra)
+        if not (out_dir / RESUME).is_file():
+            raise UserError(
+                f"{out_dir} has no {RESUME}: it stopped before its first checkpoint; start it again with --overwrite"
+            )
+        state = load_resume(out_dir / RESUME)
+        try:
+            resume_changes(saved_config(state, out_dir / RESUME), config)
+        except UserError as err:
+            raise UserError(f"{out_dir}: {RESUME} and {CONFIG} are from different runs: {err}") from None
+        start = state["step"]
+        if not isinstance(start, int) or start < 0:
+            raise UserError(f"{out_dir / RESUME}: bad step {start!r}")
+        if config.steps < start:
+            raise UserError(f"--steps {config.steps} is below step {start}, where this run's checkpoint is")
+    else:
+        check_new_run_dir(out_dir, overwrite)
+        start = 0
     device = resolve_device(config.device)
     torch.set_num_threads(config.threads or physical_cores())  # more threads than cores only thrash
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "progress").mkdir(exist_ok=True)
-    save_config(config, out_dir / "config.json")
 
     # Build data, networks, optimizers.
     torch.manual_seed(config.seed)
@@ -82,21 +116,20 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
     grid_labels = torch.arange(64, device=device) % config.n_labels if config.n_labels else None  # in turn
     fixed_z = sample_noise(64, config.z_dim, config.noise, torch.Generator(device).manual_seed(12345), device)
-    start = 0
 
-    # Resume.
+    # Resume: load every state, refusing a file that does not fit these networks.
     if resume:
-        state = load_resume(out_dir / RESUME)
-        G.load_state_dict(state["G"])
-        D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        set_rng_state(state["rng"], noise_gen)
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        start = int(state["step"])
-        for log in ("stats.jsonl", "metrics.jsonl"):  # rows written after that checkpoint are written again
-            _truncate_jsonl(out_dir / log, start)
+        try:
+            G.load_state_dict(state["G"])
+            D.load_state_dict(state["D"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+            set_rng_state(state["rng"], noise_gen)
+            if ema is not None:
+                ema.load_state_dict(state["ema"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            raise UserError(f"{out_dir / RESUME} does not fit the networks of its config.json ({first})") from None
 
     def save_checkpoint(step: int) -> None:
         if not _all_finite(G, D):
@@ -115,99 +148,115 @@ def train(config: TrainConfig, out_dir: Path, resume: bool = False, quiet: bool 
         with torch.no_grad():
             grid = make_grid(generate(G_sample, config, 64, noise=fixed_z, labels=grid_labels), nrow=8)
         G_sample.train(was_training)
-        save_png(grid, out_dir / "progress" / f"step_{step:06d}.png", scale=2)
+        save_png(grid, progress_frame(out_dir, step), scale=2)
 
-    if start == 0:
-        save_progress(0)
-    gan_step = GANStep(G, D, opt_g, opt_d, objective_from_config(config), compile=config.compile)
-    if config.compile and not quiet:
-        tqdm.write(f"compile: {gan_step.compile_note}")
-    stats_file = open(out_dir / "stats.jsonl", "a")
-    bar = tqdm(total=config.steps, initial=start, disable=quiet, dynamic_ncols=True, unit="step")
-    t_last, step_last = time.perf_counter(), start
-    B = config.batch_size
-    for step in range(start, config.steps):
-        # Draw a batch and noise.
-        if config.n_labels:
-            real, y = batcher.batch_with_labels(step)  # (B, 784), (B,): fakes are drawn with the same digits
-        else:
-            real, y = batcher.batch(step), None  # (B, 784) in [0, 1]
-        z = sample_noise(B, config.z_dim, config.noise, noise_gen, device)  # (B, z_dim)
-
-        # Update D and G: one forward of G and D (real and fake together), each loss's gradient for its own network,
-        # both computed before either Adam steps, as the tutorial's single sess.run does (see step.py).
-        # With n_critic > 1, G is updated on every n_critic-th step only (D on every step).
-        done = step + 1
-        want_stats = done % config.log_every == 0 or done % config.print_every == 0 or done == config.steps
-        update_g = done % config.n_critic == 0
-        stats = gan_step(real, z, y, update_g=update_g, stats=want_stats)  # device tensors, or None
-
-        # Update EMA: after G's step, the average moves toward the new weights.
-        if ema is not None and update_g:
-            ema.update(G)
-
-        # Log: the only host sync, every log_every steps.
-        if done % config.log_every == 0 or done == config.steps:
-            now = time.perf_counter()
-            row = {
-                "step": done,
-                **stats.as_floats(),  # d_loss, g_loss, d_real, d_fake, d_grad_norm, g_grad_norm: one sync
-                "steps_per_s": (done - step_last) / max(now - t_last, 1e-9),
-                "time": time.time(),
-            }
-            t_last, step_last = now, done
-            if not all(math.isfinite(v) for v in row.values()):
-                stats_file.close()
-                bar.close()
-                raise NonFiniteError(
-                    f"non-finite loss or gradient at step {done} ({row}); last good checkpoint kept in {out_dir}"
-                )
-            stats_file.write(json.dumps(row) + "\n")
-            stats_file.flush()
-            bar.set_postfix(
-                d=f"{row['d_loss']:.3f}",
-                g=f"{row['g_loss']:.3f}",
-                Dx=f"{row['d_real']:.2f}",
-                DGz=f"{row['d_fake']:.2f}",
-            )
-            bar.update(done - bar.n)
-        if done % config.print_every == 0 and not quiet:
-            g_val, d_val = stats.g_loss.item(), stats.d_loss.item()
-            tqdm.write(f"Step {done}: Generator Loss: {g_val:.4f}, Discriminator Loss: {d_val:.4f}")
-
-        # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl (evaluator loaded once).
-        if config.eval_every and done % config.eval_every == 0:
-            m = log_metrics(G_sample, config, out_dir, done)
+    # Take the run directory: from here on this process alone writes it.
+    with RunLock(out_dir) as lock, StopSignals() as stop:
+        if lock.note:
+            warn(lock.note)
+        for path in remove_stale_temporaries(out_dir):
+            warn(f"removed {path.name}, a temporary file left by a killed process")
+        if not resume:
+            check_new_run_dir(out_dir, overwrite)  # again under the lock: another process may have started here
+            if overwrite:
+                clear_run(out_dir)
+        (out_dir / PROGRESS).mkdir(exist_ok=True)
+        if changes:
+            past = config.extra.get("resumes") if isinstance(config.extra.get("resumes"), list) else []
+            change = {k: list(v) for k, v in changes.items()}
+            config = dataclasses.replace(config, extra={**config.extra, "resumes": [*past, {"step": start, **change}]})
             if not quiet:
-                tqdm.write(f"Step {done}: fd {m['fd']:.2f}, score {m['score']:.2f}, modes {m['modes']}")
+                tqdm.write(f"resume: {', '.join(f'{k} {a} -> {b}' for k, (a, b) in changes.items())}")
+        save_config(config, out_dir / CONFIG)
+        if resume:
+            for log in (STATS, METRICS):  # rows written after that checkpoint are written again
+                truncate_jsonl(out_dir / log, start)
+        if start == 0:
+            save_progress(0)
+        gan_step = GANStep(G, D, opt_g, opt_d, objective_from_config(config), compile=config.compile)
+        if config.compile and not quiet:
+            tqdm.write(f"compile: {gan_step.compile_note}")
+        bar = tqdm(total=config.steps, initial=start, disable=quiet, dynamic_ncols=True, unit="step")
+        t_last, step_last = time.perf_counter(), start
+        t_checkpoint = time.monotonic()
+        B = config.batch_size
+        with open(out_dir / STATS, "a") as stats_file:
+            for step in range(start, config.steps):
+                # Draw a batch and noise.
+                if config.n_labels:
+                    real, y = batcher.batch_with_labels(step)  # (B, 784), (B,): fakes are drawn with the same digits
+                else:
+                    real, y = batcher.batch(step), None  # (B, 784) in [0, 1]
+                z = sample_noise(B, config.z_dim, config.noise, noise_gen, device)  # (B, z_dim)
 
-        # Save progress grid and checkpoint.
-        if done % config.snapshot_every == 0:
-            save_progress(done)
-        if done % config.checkpoint_every == 0 or done == config.steps:
-            save_checkpoint(done)
-    bar.close()
-    stats_file.close()
+                # Update D and G: one forward of G and D (real and fake together), each loss's gradient for its own
+                # network, both computed before either Adam steps, as the tutorial's single sess.run does (step.py).
+                # With n_critic > 1, G is updated on every n_critic-th step only (D on every step).
+                done = step + 1
+                want_stats = done % config.log_every == 0 or done % config.print_every == 0 or done == config.steps
+                update_g = done % config.n_critic == 0
+                stats = gan_step(real, z, y, update_g=update_g, stats=want_stats)  # device tensors, or None
 
-    # Final figures: the tutorial's single sample and 15x15 grid, the progress GIF, the loss plot.
-    samples = generate(G_sample.eval(), config, 225, seed=config.seed)
-    save_png(make_grid(samples, nrow=15), out_dir / "samples_15x15.png", scale=2)
-    save_png(samples[0], out_dir / "sample.png", scale=8)
-    save_gif(sorted((out_dir / "progress").glob("step_*.png")), out_dir / "progress.gif")
-    plots.plot_run(out_dir)
+                # Update EMA: after G's step, the average moves toward the new weights.
+                if ema is not None and update_g:
+                    ema.update(G)
+
+                # Log: the only host sync, every log_every steps.
+                if done % config.log_every == 0 or done == config.steps:
+                    now = time.perf_counter()
+                    row = {
+                        "step": done,
+                        **stats.as_floats(),  # d_loss, g_loss, d_real, d_fake, d_grad_norm, g_grad_norm: one sync
+                        "steps_per_s": (done - step_last) / max(now - t_last, 1e-9),
+                        "time": time.time(),
+                    }
+                    t_last, step_last = now, done
+                    if not all(math.isfinite(v) for v in row.values()):
+                        bar.close()
+                        raise NonFiniteError(
+                            f"non-finite loss or gradient at step {done} ({row}); "
+                            f"last good checkpoint kept in {out_dir}"
+                        )
+                    stats_file.write(json.dumps(row) + "\n")
+                    stats_file.flush()
+                    bar.set_postfix(
+                        d=f"{row['d_loss']:.3f}",
+                        g=f"{row['g_loss']:.3f}",
+                        Dx=f"{row['d_real']:.2f}",
+                        DGz=f"{row['d_fake']:.2f}",
+                    )
+                    bar.update(done - bar.n)
+                if done % config.print_every == 0 and not quiet:
+                    g_val, d_val = stats.g_loss.item(), stats.d_loss.item()
+                    tqdm.write(f"Step {done}: Generator Loss: {g_val:.4f}, Discriminator Loss: {d_val:.4f}")
+
+                # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl.
+                if config.eval_every and done % config.eval_every == 0:
+                    m = log_metrics(G_sample, config, out_dir, done)
+                    if not quiet:
+                        tqdm.write(f"Step {done}: fd {m['fd']:.2f}, score {m['score']:.2f}, modes {m['modes']}")
+
+                # Save progress grid and checkpoint (every checkpoint_every steps, checkpoint_seconds, at the end, and
+                # when a signal asks to stop).
+                if done % config.snapshot_every == 0 or done == config.steps:
+                    save_progress(done)
+                overdue = config.checkpoint_seconds and time.monotonic() - t_checkpoint >= config.checkpoint_seconds
+                if done % config.checkpoint_every == 0 or done == config.steps or overdue or stop.signum:
+                    save_checkpoint(done)
+                    t_checkpoint = time.monotonic()
+                if stop.signum and done < config.steps:
+                    bar.close()
+                    raise Interrupted(
+                        f"interrupted at step {done} of {config.steps}; checkpoint saved: continue with "
+                        f"mnistgan train --resume {out_dir}",
+                        stop.signum,
+                    )
+        bar.close()
+
+        # Final figures: the tutorial's single sample and 15x15 grid, the progress GIF, the loss plot.
+        samples = generate(G_sample.eval(), config, 225, seed=config.seed)
+        save_png(make_grid(samples, nrow=15), out_dir / "samples_15x15.png", scale=2)
+        save_png(samples[0], out_dir / "sample.png", scale=8)
+        save_gif(progress_frames(out_dir), out_dir / PROGRESS_GIF)
+        plots.plot_run(out_dir)
     return out_dir
-
-
-def _truncate_jsonl(path: Path, step: int) -> None:
-    """Drop rows logged after `step` (written after the checkpoint we resume from), and a torn last line, atomically."""
-    if not path.exists():
-        return
-    rows = [line for line in path.read_text().splitlines() if _row_step(line) <= step]
-    atomic_write_text(path, "".join(r + "\n" for r in rows))
-
-
-def _row_step(line: str) -> float:
-    try:
-        return json.loads(line)["step"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return float("inf")  # a line torn by a kill, or blank
