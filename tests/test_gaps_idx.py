@@ -34,10 +34,12 @@ def test_ndim_outside_1_to_4_is_refused(ndim: int) -> None:
         parse_idx(data, "x")
 
 
-def test_dimension_needing_all_four_header_bytes() -> None:
+def test_dimension_needing_all_four_header_bytes(tmp_path: Path) -> None:
     big = (1 << 24) + 3  # 0x01000003: its top byte is not zero
     array = parse_idx(_header(0x08, (big,)) + bytes(range(256)) * (big // 256) + bytes(big % 256), "big")
     assert array.shape == (big,) and array[255] == 255 and array[-1] == 0
+    write_idx(tmp_path / "big.idx.gz", array)  # and through a gzipped file, whose header is read before the data
+    assert read_idx(tmp_path / "big.idx.gz").shape == (big,)
     # Zero rows of a 2**32 - 1 wide image: the whole width is read from the header, no data bytes needed.
     empty = parse_idx(_header(0x08, (0, 0xFFFFFFFF)), "empty")
     assert empty.shape == (0, 0xFFFFFFFF)
