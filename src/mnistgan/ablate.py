@@ -27,7 +27,7 @@ import numpy as np
 
 from mnistgan.config import PRESETS, preset_config
 from mnistgan.errors import NonFiniteError, UserError
-from mnistgan.files import atomic_write, atomic_write_text
+from mnistgan.files import atomic_write_text, save_figure
 
 RESULT = "result.json"
 CLAIM = "running.pid"  # present while a process trains or scores the run
@@ -377,6 +377,6 @@ def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference:
     axes[0, 0].set_ylabel("share of samples")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=110))
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return Path(path)

@@ -165,14 +165,22 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """Generate images and write a grid and/or an npz."""
+    import io
     import math
 
     import numpy as np
 
+    from mnistgan.files import atomic_write_bytes, unwritable_reason
+    from mnistgan.memory import check_fits
     from mnistgan.sample import generate, load_generator, make_grid, save_png
 
     if args.grid is None and args.npz is None:
         raise UserError("sample: give --grid out.png and/or --npz out.npz")
+    for flag, path in (("--grid", args.grid), ("--npz", args.npz)):
+        if path is not None and (reason := unwritable_reason(path.absolute().parent)):
+            raise UserError(f"{flag} {path}: {reason}")  # before any work
+    per_image = 784 * 3 + (30 * 30 * 4 * 3 if args.grid is not None else 0)  # images, chunks, scaled grid
+    check_fits(args.n * per_image, f"--n {args.n} images", "ask for fewer with --n")
     if (args.target is None) == (not args.pretrained):
         raise UserError("sample: give a TARGET run directory or --pretrained (not both)")
     if args.pretrained:
@@ -193,7 +201,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
         save_png(make_grid(images, nrow=nrow), args.grid, scale=2)
         print(f"wrote {args.grid}")
     if args.npz is not None:
-        np.savez_compressed(args.npz, images=images)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, images=images)
+        atomic_write_bytes(args.npz, buffer.getvalue())
         print(f"wrote {args.npz} ({len(images)} images)")
     return 0
 
@@ -277,6 +287,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"wall time {record['wall_seconds']:.1f} s")
     for path in record["written"]:
         print(f"wrote {path}")
+    for reason in record["not_written"]:
+        print(f"mnistgan eval: warning: results not saved: {reason}", file=sys.stderr)
     return 0
 
 

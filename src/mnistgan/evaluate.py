@@ -9,21 +9,26 @@ per (evaluator, data, n, seed, metric) and cached.
 from __future__ import annotations
 
 import json
+import math
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mnistgan.data import cache_dir, load_split
-from mnistgan.errors import UserError
-from mnistgan.files import atomic_write_text
+from mnistgan.errors import UserError, warn
+from mnistgan.files import atomic_write_text, unwritable_reason
+from mnistgan.memory import check_fits
 from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_metrics
 from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
 from mnistgan.metrics.registry import check_sample_size
 
 DEFAULT_N = 10_000  # the protocol: 10,000 samples against the 10,000 test images
 REAL_POOL = 50_000  # the reference row draws from train[:50000]; train[50000:] holds the Parzen validation images
+BYTES_PER_SAMPLE = 12 * 1024  # peak memory of the metrics per sample (pixels as float64 for the k-NN, features)
 
 
 @dataclass
@@ -69,39 +74,69 @@ def to_uint8_images(array: np.ndarray, source: str = "images") -> np.ndarray:
 
 
 def load_array_file(path: Path) -> np.ndarray:
-    """The image array of an .npy file, or of an .npz (its `images` entry, or its only entry)."""
+    """The image array of an .npy file, or of an .npz (its `images` entry, or its only entry). The array's header
+    is read first, so an array too big for memory is refused before it is inflated; pickled (object) arrays, torn
+    and foreign files are one UserError."""
+    path = Path(path)
     try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise UserError(f"cannot read {path}: {err}") from None
-    if isinstance(data, np.ndarray):
-        return data
-    with data:
-        keys = list(data.files)
-        if "images" in keys:
-            return data["images"]
-        if len(keys) == 1:
-            return data[keys[0]]
-    raise UserError(f"{path}: no `images` array (found {', '.join(keys) or 'none'}); save images as `images`")
+        if path.suffix == ".npz" and path.is_file() and not zipfile.is_zipfile(path):
+            raise UserError(f"{path}: not a complete .npz archive (truncated, or not a zip file)")
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if n.endswith(".npy")]
+                keys = [n[: -len(".npy")] for n in names]
+                if "images" in keys:
+                    member = "images.npy"
+                elif len(names) == 1:
+                    member = names[0]
+                else:
+                    found = ", ".join(keys) or "none"
+                    raise UserError(f"{path}: no `images` array (found {found}); save images as `images`")
+                with archive.open(member) as handle:
+                    return _read_npy(handle, f"{path}[{member[:-4]}]")
+        with open(path, "rb") as handle:
+            return _read_npy(handle, str(path))
+    except UserError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as err:
+        raise UserError(f"cannot read {path}: {type(err).__name__}: {str(err)[:200]}") from None
+
+
+def _read_npy(handle, name: str) -> np.ndarray:  # noqa: ANN001 - a binary file object
+    version = np.lib.format.read_magic(handle)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(handle)
+    if dtype.hasobject:
+        raise UserError(f"{name}: holds Python objects (dtype {dtype}), not pixel values; save uint8 or float images")
+    check_fits(math.prod(shape) * dtype.itemsize * 2, f"{name} (shape {shape}, {dtype})", "evaluate fewer images")
+    count = math.prod(shape)
+    data = handle.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        raise UserError(f"{name}: truncated: shape {shape} needs {count * dtype.itemsize} bytes, found {len(data)}")
+    array = np.frombuffer(data, dtype=dtype, count=count)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
 
 
 def load_png_folder(folder: Path) -> np.ndarray:
-    """Grayscale 28x28 PNGs of a folder, in name order, as uint8 (N, 28, 28)."""
+    """Grayscale 28x28 PNGs of a folder, in name order, as uint8 (N, 28, 28). Each file's size is checked from its
+    header before its pixels are decoded."""
     from PIL import Image, UnidentifiedImageError
 
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
     if not files:
         raise UserError(f"{folder}: no .png files (and no generator.safetensors): nothing to evaluate")
+    check_fits(len(files) * 28 * 28 * 2, f"{len(files)} PNG files", "evaluate a smaller folder")
     images = []
     for path in files:
         try:
             with Image.open(path) as img:
-                img = img.convert("L")
                 if img.size != (28, 28):
                     raise UserError(f"{path}: images must be 28x28 pixels, found {img.size[0]}x{img.size[1]}")
-                images.append(np.asarray(img, np.uint8))
-        except (OSError, UnidentifiedImageError) as err:
-            raise UserError(f"cannot read {path}: {err}") from None
+                images.append(np.asarray(img.convert("L"), np.uint8))
+        except UserError:
+            raise
+        except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+            raise UserError(f"cannot read {path}: {type(err).__name__}: {str(err)[:200]}") from None
     return np.stack(images)
 
 
@@ -132,7 +167,9 @@ def load_target(target: Path, n: int | None = None, seed: int = 0) -> Target:
         from mnistgan.sample import generate, load_generator
 
         generator, config, step = load_generator(target)
-        images = generate(generator, config, DEFAULT_N if n is None else n, seed=seed)
+        n = DEFAULT_N if n is None else n
+        check_fits(n * BYTES_PER_SAMPLE, f"evaluating {n} samples", "ask for fewer with --n")
+        images = generate(generator, config, n, seed=seed)
         kind = "run" if target.is_dir() else "checkpoint"
         run_dir = target if target.is_dir() else target.parent
         return Target(images, kind, f"{target} (step {step}, seed {seed})", run_dir)
@@ -161,18 +198,24 @@ def reference_row(names: list[str], n: int, seed: int, evaluator, reference: Ref
         paths[name] = folder / f"real-{name}-{cache_key(fields)[:24]}.json"
         if paths[name].is_file():
             try:
-                values.update(json.loads(paths[name].read_text()))
-                continue
-            except (OSError, json.JSONDecodeError):
-                pass
+                cached = json.loads(paths[name].read_text())
+                if isinstance(cached, dict) and set(cached) == set(METRICS[name].keys):
+                    values.update(cached)
+                    continue
+                warn(f"cache file {paths[name]} does not hold {name}'s values; recomputing it")
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+                warn(f"cache file {paths[name]} is unreadable ({type(err).__name__}); recomputing it")
         missing.append(name)
     if missing:
         real = real_target(n, seed)
         result = evaluate(real.images, missing, seed, evaluator, reference, real.exclude_train)
-        folder.mkdir(parents=True, exist_ok=True)
         for name in missing:
             before = {k: result["metrics"][k] for k in METRICS[name].keys}
-            atomic_write_text(paths[name], json.dumps(before))
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(paths[name], json.dumps(before))
+            except (OSError, UserError) as err:  # a read-only or full cache: the row is just not cached
+                warn(f"could not cache the real row's {name} in {folder} ({err})")
             values.update(before)
         seconds = result["seconds"]
     return {"n": n, "seed": seed, "source": f"train[:{REAL_POOL}] subset", "metrics": values, "seconds": seconds}
@@ -239,13 +282,19 @@ def run_eval(
     names = parse_metrics(metrics)
     if target is None and not real:
         raise UserError("give a TARGET (run directory, checkpoint, .npz/.npy, PNG folder) or --real")
+    if json_out is not None and (reason := unwritable_reason(Path(json_out).absolute().parent)):
+        raise UserError(f"--json {json_out}: {reason}")  # before any slow work
     tgt = load_target(target, n, seed) if target is not None else None
     check_sample_size(names, len(tgt.images) if tgt else DEFAULT_N if n is None else n)  # before any slow work
     evaluator = load_evaluator()
     reference = Reference(evaluator)
     model = None
+    not_written = []
     if tgt is not None:
         figure_dir = tgt.run_dir or (Path(json_out).parent if json_out else None)
+        if figure_dir is not None and (reason := unwritable_reason(figure_dir)):
+            not_written.append(f"{figure_dir}: {reason}")  # a read-only run is still scored; its files are not
+            figure_dir = None
         model = evaluate(tgt.images, names, seed, evaluator, reference, tgt.exclude_train, figure_dir)
         model |= {"target": tgt.source, "kind": tgt.kind}
         n_real = len(tgt.images)
@@ -261,11 +310,19 @@ def run_eval(
         "wall_seconds": round(time.perf_counter() - t0, 2),
     }
     outputs = [Path(json_out)] if json_out else []
-    if tgt is not None and tgt.kind == "run":
+    if tgt is not None and tgt.kind == "run" and not not_written:
         outputs.append(Path(target) / "eval.json")
+    written = []
     for path in outputs:
-        atomic_write_text(path, json.dumps(record, indent=2) + "\n")
-    record["written"] = [str(p) for p in outputs]
+        try:
+            atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+            written.append(str(path))
+        except UserError as err:
+            if path == Path(json_out or ""):
+                raise
+            not_written.append(str(err))
+    record["written"] = written
+    record["not_written"] = not_written
     if model is not None and "memorization" in names and figure_dir is not None:
         record["written"].append(str(Path(figure_dir) / "memorization.png"))
     return record

@@ -101,3 +101,29 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write text to `path` atomically."""
     atomic_write_bytes(path, text.encode())
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why nothing can be written into `folder` (missing, not a folder, read-only, ...), or None if it can be.
+    Tried with a real temporary file: permission bits do not tell for root, and a read-only mount ignores them."""
+    import tempfile
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return f"folder {folder} does not exist" if not folder.exists() else f"{folder} is not a folder"
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".mnistgan-probe-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        return f"cannot write into {folder}: {err.strerror or err}"
+    return None
+
+
+def save_figure(fig: object, path: Path, dpi: int = 110) -> None:
+    """Render a matplotlib figure to PNG in memory and write it atomically (never a torn PNG)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(Path(path), buffer.getvalue())

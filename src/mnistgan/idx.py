@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import zlib
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from mnistgan.errors import UserError
 from mnistgan.files import atomic_write_bytes
+from mnistgan.memory import check_fits
 
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4")}
 _DTYPES[0x0E] = np.dtype(">f8")
@@ -26,18 +28,54 @@ _VERIFIED: dict[tuple[str, int, int], str] = {}
 
 
 def read_raw_bytes(path: Path) -> bytes:
-    """The decompressed bytes of an IDX file (gzip detected by its magic number, not the file name)."""
+    """The decompressed bytes of an IDX file (gzip detected by its magic number, not the file name).
+
+    A gzip file is inflated as a stream and never past what its IDX header says the file holds (plus one byte to
+    detect trailing data), so a small compressed file cannot expand into gigabytes before it is rejected.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror}") from None
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise UserError(f"{path}: corrupt or truncated gzip data ({err})") from None
-    return data
+    if data[:2] != _GZIP_MAGIC:
+        _check_header_fits(data, str(path))
+        return data
+    try:
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip container
+        head = inflate.decompress(data, 4 + 4 * 255)
+        if len(head) >= 4 and 4 + 4 * head[3] > len(head):  # (max_length 0 would mean "no limit")
+            head += inflate.decompress(inflate.unconsumed_tail, 4 + 4 * head[3] - len(head))
+        limit = _check_header_fits(head, str(path))
+        out = [head]
+        total = len(head)
+        while not inflate.eof and total <= limit:
+            chunk = inflate.decompress(inflate.unconsumed_tail, min(1 << 24, limit + 1 - total))
+            if not chunk:
+                break
+            out.append(chunk)
+            total += len(chunk)
+    except zlib.error as err:
+        raise UserError(f"{path}: corrupt or truncated gzip data ({err})") from None
+    if total > limit:
+        raise UserError(f"{path}: trailing bytes: its IDX header announces {limit} bytes, the data holds more")
+    if not inflate.eof:
+        raise UserError(f"{path}: corrupt or truncated gzip data (the compressed stream ends early)")
+    return b"".join(out)
+
+
+def _check_header_fits(data: bytes, name: str) -> int:
+    """The file size an IDX header announces (header plus data bytes); refuse one that would not fit in memory.
+    A header too short or malformed to say is left for parse_idx to reject; its size then is len(data)."""
+    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _DTYPES or not 1 <= data[3] <= 4:
+        return len(data)
+    header = 4 + 4 * data[3]
+    if len(data) < header:
+        return len(data)
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(data[3])]
+    size = header + math.prod(shape) * np.dtype(_DTYPES[data[2]]).itemsize
+    check_fits(size, f"{name} (IDX shape {tuple(shape)})", "this file's header is wrong, or the file is too big here")
+    return size
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -55,7 +93,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise UserError(f"{name}: truncated header: expected {header} bytes, found {len(data)}")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_DTYPES[dtype_code])
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for any 32-bit dimensions
     found = len(data) - header
     if found != expected:
         what = "truncated" if found < expected else "trailing bytes"

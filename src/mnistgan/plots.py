@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mnistgan.errors import UserError  # noqa: E402
+from mnistgan.files import save_figure  # noqa: E402
 from mnistgan.rundir import read_jsonl  # noqa: E402, F401 - plots read the run only through rundir
 
 
@@ -47,7 +48,7 @@ def plot_losses(rows: list[dict], path: Path) -> None:
     ax2.legend(loc="upper right")
     ax2.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -70,7 +71,7 @@ def plot_metrics(rows: list[dict], path: Path) -> None:
     axes[-1].set_xlabel("step")
     fig.suptitle(f"metrics of {rows[-1].get('n', '?')} samples (fixed noise) during training", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -89,7 +90,7 @@ def plot_digits(rows: list[dict], path: Path) -> None:
     ax.set_title("predicted digit of each sample over training (uniform: 10 bands of 0.1)", fontsize=10)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="digit", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
 
 

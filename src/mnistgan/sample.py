@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from mnistgan.checkpoint import find_snapshot, load_snapshot
 from mnistgan.conditional import ConditionalGenerator, LabelSampler
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
-from mnistgan.files import atomic_write
+from mnistgan.files import atomic_write_bytes
 from mnistgan.models import build_generator, sample_noise
 
 
@@ -41,7 +42,9 @@ def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
     image = Image.fromarray(array, mode="L")
     if scale > 1:
         image = image.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
-    atomic_write(Path(path), lambda tmp: image.save(tmp))
+    buffer = io.BytesIO()  # encoded in memory, then one atomic write (a full disk is one clear error)
+    image.save(buffer, format="PNG")
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
@@ -50,7 +53,9 @@ def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
     if not images:
         return
     durations = [ms_per_frame] * (len(images) - 1) + [1500]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig, int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistgan.files import atomic_write
+from mnistgan.files import save_figure
 from mnistgan.metrics.neighbors import nearest_sq
 from mnistgan.metrics.registry import register_metric
 
@@ -68,7 +68,7 @@ def plot_pairs(images: np.ndarray, dist: np.ndarray, idx: np.ndarray, train: np.
             ax.axis("off")
     fig.suptitle("closest samples (top, L2 distance) and their nearest training images (bottom, index)", fontsize=9)
     fig.tight_layout()
-    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=100))
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 

@@ -10,7 +10,10 @@ that affects it (protocol version, evaluator SHA-256, data checksums, sizes, par
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
+import zlib
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from mnistgan.data import cache_dir, load_split
-from mnistgan.files import atomic_write
+from mnistgan.errors import UserError, warn
+from mnistgan.files import atomic_write_bytes
 from mnistgan.metrics.evaluator import Evaluator, embed
 from mnistgan.metrics.frechet import gaussian_stats
 from mnistgan.metrics.neighbors import kth_nn_sq
@@ -46,19 +50,28 @@ def cache_key(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-def cached_arrays(part: str, fields: dict, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Load `part` from the cache file named by the hash of `fields`, or compute and write it atomically."""
+def cached_arrays(
+    part: str, fields: dict, compute: Callable[[], dict[str, np.ndarray]], keys: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Load `part` (arrays named `keys`) from the cache file named by the hash of `fields`, or compute and write it
+    atomically. A cache file that does not load or lacks a key is recomputed, with a warning, and replaced."""
     folder = cache_dir() / "eval"
     path = folder / f"{part}-{cache_key({'part': part, 'protocol': PROTOCOL_VERSION, **fields})[:24]}.npz"
     if path.is_file():
         try:
-            with np.load(path) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, EOFError):
-            pass  # unreadable (torn by a crash before os.replace existed, or disk trouble): recompute
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in keys}
+            return arrays
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as err:
+            warn(f"cache file {path} is unreadable ({type(err).__name__}); recomputing it")
     arrays = compute()
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        atomic_write_bytes(path, buffer.getvalue())
+    except (OSError, UserError) as err:  # a read-only or full cache only costs the next run this computation again
+        warn(f"could not cache {part} in {folder} ({err})")
     return arrays
 
 
@@ -95,14 +108,14 @@ class Reference:
             mu, sigma = gaussian_stats(feats)
             return {"features": feats, "mu": mu, "sigma": sigma}
 
-        return cached_arrays("features", self._fields, compute)
+        return cached_arrays("features", self._fields, compute, ("features", "mu", "sigma"))
 
     @cached_property
     def _radii(self) -> dict[str, np.ndarray]:
         def compute() -> dict[str, np.ndarray]:
             return {"r_pr": kth_nn_sq(self.features, K_PR), "r_dc": kth_nn_sq(self.features, K_DC)}
 
-        return cached_arrays("radii", {**self._fields, "k_pr": K_PR, "k_dc": K_DC}, compute)
+        return cached_arrays("radii", {**self._fields, "k_pr": K_PR, "k_dc": K_DC}, compute, ("r_pr", "r_dc"))
 
     @property
     def features(self) -> np.ndarray:
@@ -138,7 +151,7 @@ class Reference:
             return {"d": nearest_train(self.test_images, self.train_images)[0]}
 
         fields = {"test": self._fields["test"], "train": array_digest(self.train_images)}
-        return cached_arrays("test_nn", fields, compute)["d"]
+        return cached_arrays("test_nn", fields, compute, ("d",))["d"]
 
 
 def cache_path() -> Path:
