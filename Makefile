@@ -28,3 +28,13 @@ bench: setup
 # The tutorial notebook: strip its outputs for git, execute it and render docs/gan_tutorial.md.
 notebook: setup
 	$(PY) notebooks/build.py strip && $(PY) notebooks/build.py export
+
+# Mutation testing of the core (issue 21, docs/mutation.md): mutmut, one group of modules at a time, each against
+# its fast test files, in build/mutation/<group>/. Slow (hours for every group on 2 cores); not part of `make test`.
+# `make mutation GROUPS="ema losses"` runs some groups; MUTATION_ARGS="--max-children 2" tests two mutants at once.
+GROUPS ?=
+MUTATION_ARGS ?=
+.PHONY: mutation
+mutation: setup
+	test -x $(VENV)/bin/mutmut || $(PY) -m pip install -q -c constraints.txt -e '.[mutation]'
+	nice -n 19 $(PY) mutation/run.py $(MUTATION_ARGS) $(GROUPS)
