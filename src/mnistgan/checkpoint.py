@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,9 @@ def load_resume(path: Path) -> dict[str, Any]:
         raise UserError(f"cannot read resume state {path}: {err.strerror}") from None
     check_fits(2 * size, f"loading {path}", "this is not a resume state mnistgan wrote")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about foreign pickles on stderr; the error below says it all
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure to parse an untrusted file is the file's fault
         # The error's own text is not shown: for a pickle it advises weights_only=False, unsafe for a foreign file.
         raise UserError(

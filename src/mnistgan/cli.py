@@ -143,7 +143,10 @@ def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
                 f"{flags[field]} cannot change when resuming (this run has {field} = {getattr(saved, field)!r}); "
                 f"start a new run with --out to train with {flags[field]} {value}"
             )
-    return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUME_MUTABLE}).validate()
+    try:
+        return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUME_MUTABLE}).validate()
+    except UserError as err:
+        raise UserError(f"{Path(args.resume) / 'config.json'}: {err}") from None
 
 
 def add_sample(sub: argparse._SubParsersAction) -> None:
@@ -246,6 +249,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
         raise UserError("ablate: give exactly one of --steps N and --full")
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     out = args.out or Path("runs") / ("ablate-full" if args.full else "ablate")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder")
     cores = args.threads * args.jobs if args.threads else None  # run_ablation gives each job cores // jobs
     table, figure = run_ablation(presets, args.seeds, args.steps, out, args.jobs, args.n_eval, cores)
     print(table.read_text())
@@ -305,7 +310,11 @@ def add_evaluator(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluator_train(args: argparse.Namespace) -> int:
     """Train the evaluator and print its accuracy and SHA-256."""
+    from mnistgan.files import unwritable_reason
     from mnistgan.metrics.evaluator_train import EvaluatorConfig, train_evaluator
+
+    if reason := unwritable_reason(args.out.absolute().parent):
+        raise UserError(f"--out {args.out}: {reason}")  # before minutes of training
 
     config = EvaluatorConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     record = train_evaluator(args.out, config)

@@ -178,9 +178,10 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "dict[str, Any]": (dict,),
 }
 
-# Fields that `--resume` may change: how long, where and how often to write; everything else defines the run.
+# Fields that `--resume` may change: how long, on what, how often to write, and where the data now lies (a moved
+# folder of the same files); everything else defines the run.
 RESUME_MUTABLE = ("steps", "threads", "device", "log_every", "print_every", "snapshot_every", "checkpoint_every")
-RESUME_MUTABLE += ("checkpoint_seconds", "eval_every", "eval_samples")
+RESUME_MUTABLE += ("checkpoint_seconds", "eval_every", "eval_samples", "data_dir")
 
 
 def resume_changes(saved: TrainConfig, wanted: TrainConfig) -> dict[str, tuple[Any, Any]]:

@@ -128,7 +128,9 @@ def train(
             if ema is not None:
                 ema.load_state_dict(state["ema"])
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
-            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+            telling = [line for line in lines if line.startswith(("size mismatch", "Missing", "Unexpected"))]
+            first = (telling or lines)[0][:200]
             raise UserError(f"{out_dir / RESUME} does not fit the networks of its config.json ({first})") from None
 
     def save_checkpoint(step: int) -> None:
