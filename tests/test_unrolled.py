@@ -41,6 +41,9 @@ def test_real_d_unchanged_and_g_gradient_differs(surrogate):
         assert torch.equal(D.state_dict()[k], v), k
     assert all(p.grad is None for p in D.parameters())
     assert (unrolled - plain).norm() > 1e-3 * plain.norm()
+    # Differentiating the steps (second order) changes G's gradient, never the loss's value: same D_k either way.
+    first = unrolled_g_loss(D, DL, GL, real, G(z), 3, lr=0.05, surrogate=surrogate, second_order=False)
+    assert first.item() == pytest.approx(loss.item(), rel=1e-6)
 
 
 def test_zero_steps_is_the_plain_loss():
@@ -102,5 +105,14 @@ def test_conditional_d_through_forward():
     plain = unrolled_g_loss(D, DL, GL, real, fake, steps=0, lr=0.1, forward=forward)
     assert torch.allclose(plain, GL(None, D(fake, y_fake)))
     loss = unrolled_g_loss(D, DL, GL, real, fake, steps=2, lr=0.1, surrogate="sgd", forward=forward)
-    assert loss.item() != pytest.approx(plain.item(), rel=1e-3)
+    # Reference: two SGD steps by hand on a copy of the conditional D, each on the real and fake rows' own labels.
+    D2 = copy.deepcopy(D)
+    for _ in range(2):
+        grads = torch.autograd.grad(DL(D2(real, y_real), D2(fake.detach(), y_fake)), list(D2.parameters()))
+        with torch.no_grad():
+            for p, g in zip(D2.parameters(), grads):
+                p -= 0.1 * g
+    expected = GL(None, D2(fake, y_fake)).item()
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    assert abs(expected - plain.item()) > 1e-3 * abs(plain.item())  # the two steps moved D's verdict
     assert all(torch.equal(D.state_dict()[k], v) for k, v in before.items())
