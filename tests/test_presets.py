@@ -137,8 +137,20 @@ def test_mbstd_feature_sees_the_batch(name: str, tiny_data_dir: Path) -> None:
 
 
 def test_minibatch_discrimination_groups_one_source(tiny_data_dir: Path) -> None:
-    config, _, D, *_ = _setup("minibatch-disc", tiny_data_dir)
+    config, G, D, _, real, _, z = _setup("minibatch-disc", tiny_data_dir)
     assert D.md is not None and D.md.group_size == config.batch_size  # never mixes real and fake of cat([r, f])
+    with torch.no_grad():
+        fake = G(z)
+        both = D(torch.cat([real, fake]))  # (2B, 1), as the step calls it
+        # The real rows' logits do not see the fakes: other fakes give the same real logits ...
+        other = D(torch.cat([real, fake.flip(0) * 0.5]))
+        torch.testing.assert_close(both[:B], other[:B], rtol=0, atol=1e-6)
+        assert (both[B:] - other[B:]).abs().max() > 1e-4
+        # ... but they do see the other real rows of their group: a changed real image moves every real logit.
+        changed = real.clone()
+        changed[0] = 1 - changed[0]
+        moved = (D(torch.cat([changed, fake]))[1:B] - both[1:B]).abs()
+        assert (moved > 1e-6).all()
 
 
 def test_feature_matching_is_gs_loss(tiny_data_dir: Path) -> None:
@@ -242,8 +254,13 @@ def test_conv_snapshot_batch_size_independent(runs: dict[str, Path], name: str) 
 
 
 def test_conv_discriminator_is_built(tiny_data_dir: Path) -> None:
-    _, _, D, step, *_ = _setup("conv", tiny_data_dir)
+    _, _, D, step, real, *_ = _setup("conv", tiny_data_dir)
     assert isinstance(D, ConvDiscriminator) and step.engine == "autograd"
+    with torch.no_grad():
+        logits = D(real)
+        # One logit per image from (B, 784) rows, and without mbstd none depends on the rest of the batch.
+        assert logits.shape == (B, 1) and logits.std() > 0
+        torch.testing.assert_close(D(real[:3]), logits[:3], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
