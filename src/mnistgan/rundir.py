@@ -33,6 +33,7 @@ LOCK = ".lock"
 # Every file a run writes; --overwrite removes exactly these (and the progress frames), nothing else.
 RUN_FILES = (CONFIG, STATS, METRICS, SNAPSHOT, RESUME, PROGRESS_GIF, EVAL, "losses.png", "metrics.png")
 RUN_FILES += ("digits.png", "samples_15x15.png", "sample.png", "memorization.png")
+_FRAME = re.compile(r"^step_\d+\.png$")
 _TEMP = re.compile(r"^.+\.(\d+)\.tmp(\.[^.]*)?$")  # files.temp_path: <stem>.<pid>.tmp<suffix>
 
 
@@ -42,8 +43,8 @@ def progress_frame(run_dir: Path, step: int) -> Path:
 
 
 def progress_frames(run_dir: Path) -> list[Path]:
-    """The saved progress grids in step order."""
-    return sorted((Path(run_dir) / PROGRESS).glob("step_*.png"))
+    """The saved progress grids in step order (not a torn temporary `step_000030.<pid>.tmp.png`)."""
+    return sorted(p for p in (Path(run_dir) / PROGRESS).glob("step_*.png") if _FRAME.match(p.name))
 
 
 def holds_run(run_dir: Path) -> bool:
