@@ -27,7 +27,13 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "losses": (
         ["losses.py", "objectives.py"],
-        ["test_objectives.py", "test_gaps_options.py", "test_mode_seeking.py", "test_step.py"],
+        [
+            "test_objectives.py",
+            "test_gaps_objectives.py",
+            "test_gaps_options.py",
+            "test_mode_seeking.py",
+            "test_step.py",
+        ],
     ),
     "step": (["step.py"], ["test_step.py", "test_gaps_stats.py", "test_gaps_unrolled.py", "test_gaps_options.py"]),
     "adam": (["adam.py"], ["test_step.py", "test_checkpoint.py"]),
