@@ -248,6 +248,8 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     if args.full == (args.steps is not None):
         raise UserError("ablate: give exactly one of --steps N and --full")
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    if not presets:
+        raise UserError(f"--presets: give one or more of {', '.join(PRESETS)}")
     out = args.out or Path("runs") / ("ablate-full" if args.full else "ablate")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")

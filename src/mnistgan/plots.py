@@ -94,15 +94,31 @@ def plot_digits(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+STATS_KEYS = ("g_loss", "d_loss", "d_real", "d_fake")  # what losses.png draws from each stats.jsonl row
+METRIC_KEYS = ("fd", "score", "modes", "digits_hist")  # ... and metrics.png and digits.png from metrics.jsonl
+
+
+def _complete(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """The rows that carry every key as a number (digits_hist: a list of 10), in step order; others are skipped."""
+
+    def ok(value: object, key: str) -> bool:
+        if key == "digits_hist":
+            return isinstance(value, list) and len(value) == 10 and all(isinstance(v, (int, float)) for v in value)
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    return sorted((r for r in rows if all(ok(r.get(k), k) for k in keys)), key=lambda r: r["step"])
+
+
 def plot_run(run_dir: Path) -> list[Path]:
     """Redraw every figure that the run's JSONL files support; return the paths written."""
     run_dir = Path(run_dir)
-    rows = read_jsonl(run_dir / "stats.jsonl")
+    rows = _complete(read_jsonl(run_dir / "stats.jsonl"), STATS_KEYS)
     if not rows:
-        raise UserError(f"{run_dir / 'stats.jsonl'} has no rows to plot")
+        raise UserError(f"{run_dir / 'stats.jsonl'} has no rows to plot (each needs {', '.join(STATS_KEYS)})")
     written = [run_dir / "losses.png"]
     plot_losses(rows, written[0])
     metric_rows = read_jsonl(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+    metric_rows = _complete(metric_rows, METRIC_KEYS)
     if metric_rows:
         written += [run_dir / "metrics.png", run_dir / "digits.png"]
         plot_metrics(metric_rows, written[-2])

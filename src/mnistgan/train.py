@@ -23,6 +23,7 @@ from mnistgan.config import TrainConfig, load_config, resume_changes, save_confi
 from mnistgan.data import Batcher, load_split
 from mnistgan.ema import EMA
 from mnistgan.errors import Interrupted, NonFiniteError, UserError, warn
+from mnistgan.memory import check_fits
 from mnistgan.metrics.training import log_metrics
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import objective_from_config
@@ -58,6 +59,17 @@ def resolve_device(name: str) -> torch.device:
 
 def _all_finite(*modules: torch.nn.Module) -> bool:
     return all(bool(torch.isfinite(p).all()) for m in modules for p in m.parameters())
+
+
+def network_bytes(config: TrainConfig) -> int:
+    """Memory the two networks take in training (weights, gradients, two Adam moments, the EMA and snapshot copies),
+    counted on the meta device without allocating anything; 0 if the config cannot be built there."""
+    try:
+        with torch.device("meta"):
+            nets = (build_generator(config), build_discriminator(config))
+    except Exception:  # noqa: BLE001 - only an estimate: the real build below reports real errors
+        return 0
+    return 6 * 4 * sum(p.numel() for net in nets for p in net.parameters())
 
 
 def train(
@@ -97,6 +109,8 @@ def train(
     else:
         check_new_run_dir(out_dir, overwrite)
         start = 0
+    smaller = "choose smaller z_dim, g_hidden, d_hidden or conv_channels"
+    check_fits(network_bytes(config), "networks of this size", smaller)
     device = resolve_device(config.device)
     torch.set_num_threads(config.threads or physical_cores())  # more threads than cores only thrash
 
