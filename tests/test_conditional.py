@@ -11,8 +11,9 @@ from mnistgan.conditional import (
     digit_labels,
 )
 from mnistgan.config import TrainConfig
-from mnistgan.conv import ConvDiscriminator, ConvGenerator, MLPDiscriminator
+from mnistgan.conv import ConvDiscriminator, ConvGenerator
 from mnistgan.errors import UserError
+from mnistgan.mlp import MLPDiscriminator
 from mnistgan.models import MLPGenerator
 from mnistgan.sample import generate
 

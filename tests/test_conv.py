@@ -2,8 +2,9 @@
 
 import torch
 
-from mnistgan.conv import ConvDiscriminator, ConvGenerator, MLPDiscriminator, dcgan_init
-from mnistgan.models import MLPDiscriminator as TutorialD
+from mnistgan.conv import ConvDiscriminator, ConvGenerator, dcgan_init
+from mnistgan.mlp import MLPDiscriminator
+from mnistgan.mlp import MLPDiscriminator as TutorialD
 
 
 def test_conv_shapes_and_features():

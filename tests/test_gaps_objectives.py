@@ -61,5 +61,6 @@ def test_mode_seeking_of_a_collapsed_batch_is_its_cap() -> None:
 def test_objective_carries_its_name_and_no_penalty_unless_asked() -> None:
     assert get_objective("hinge").name == "hinge"
     plain = objective_from_config(preset_config("tutorial"))
-    assert plain.name == "nsgan" and plain.d_penalty is None  # no penalty term: the fast engine may run
-    assert objective_from_config(preset_config("r3gan")).d_penalty is not None
+    assert plain.name == "nsgan" and plain.terms == ()  # no term: the fast engine may run
+    r3gan = objective_from_config(preset_config("r3gan"))
+    assert [type(t).__name__ for t in r3gan.terms] == ["R1Penalty", "R2Penalty"] and r3gan.d_terms == r3gan.terms

@@ -14,7 +14,7 @@ from mnistgan.adam import make_optimizers
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, build_discriminator, build_generator
-from mnistgan.objectives import CLOSED_FORM_GRADS, Objective, get_objective
+from mnistgan.objectives import CLOSED_FORM_GRADS, CustomPenalty, Objective, get_objective
 from mnistgan.step import GANStep, mlp_layers
 
 STEPS = 5
@@ -162,10 +162,15 @@ def test_fallback_to_autograd_when_manual_cannot_run() -> None:
     torch.nn.utils.parametrizations.spectral_norm(sn.fc1)
     assert mlp_layers(sn) is None
 
-    class Wider(MLPDiscriminator):
+    class Doubled(MLPDiscriminator):  # computes something else: must not run on the manual engine
+        def forward(self, x):  # noqa: ANN001, ANN202
+            return 2 * super().forward(x)
+
+    class Renamed(MLPDiscriminator):  # the same computation: the declaration it inherits still holds
         pass
 
-    assert mlp_layers(Wider()) is None
+    assert mlp_layers(Doubled()) is None and mlp_layers(Renamed()) is not None
+    assert mlp_layers(MLPDiscriminator(mbstd=True)) is None and mlp_layers(MLPDiscriminator(pack=2)) is None
     assert mlp_layers(nn.Sequential(nn.Linear(784, 1))) is None
     opt_sn = torch.optim.Adam(sn.parameters())
     step = GANStep(G, sn, opt_g, opt_sn, nsgan)
@@ -207,7 +212,7 @@ def test_d_penalty_goes_through_autograd_and_adds_its_gradient() -> None:
             D,
             torch.optim.SGD(G.parameters(), 1.0),
             torch.optim.SGD(D.parameters(), 1.0),
-            get_objective("nsgan", d_penalty=penalty),
+            get_objective("nsgan", terms=() if penalty is None else (CustomPenalty(penalty),)),
         )
         assert step.engine == ("manual" if penalty is None else "autograd")
         step(*batch)
@@ -294,7 +299,7 @@ def test_compile_is_not_used_where_it_cannot_apply() -> None:
     opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
     manual = GANStep(G, D, opt_g, opt_d, get_objective("nsgan"), compile=True)
     assert manual.engine == "manual" and manual.compile_note.startswith("not used: the manual engine")
-    penalised = get_objective("rpgan", d_penalty=lambda D, real, fake: real.sum() * 0)
+    penalised = get_objective("rpgan", terms=(CustomPenalty(lambda D, real, fake: real.sum() * 0),))
     step = GANStep(G, D, opt_g, opt_d, penalised, compile=True)
     assert step.G_fwd is G and "double backward" in step.compile_note
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mnistgan.conv import MLPDiscriminator
+from mnistgan.mlp import MLPDiscriminator
 from mnistgan.objectives import d_loss_fn, g_loss_fn
 from mnistgan.unrolled import adam_state, unrolled_g_loss
 

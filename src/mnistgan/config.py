@@ -104,7 +104,10 @@ class TrainConfig:
         if not (0 <= self.checkpoint_seconds < float("inf")):
             value = self.checkpoint_seconds
             raise UserError(f"checkpoint_seconds must be a finite number >= 0 (0: off), got {value!r}")
-        choices = {"device": DEVICES, "noise": NOISES, "arch": ARCHS, "loss": LOSSES}
+        from mnistgan.models import ARCHS  # the registries own the names (imports torch: only when validating)
+        from mnistgan.objectives import LOSSES
+
+        choices = {"device": DEVICES, "noise": NOISES, "arch": list(ARCHS), "loss": list(LOSSES)}
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
                 raise UserError(f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
@@ -201,8 +204,6 @@ def resume_changes(saved: TrainConfig, wanted: TrainConfig) -> dict[str, tuple[A
 
 DEVICES = ("auto", "cpu", "cuda")
 NOISES = ("uniform", "normal")
-ARCHS = ("mlp", "conv")
-LOSSES = ("nsgan", "hinge", "wgan", "rpgan")
 
 # DCGAN's optimiser (Radford et al. 2016): Adam beta1 0.5, which they found steadier than 0.9 for conv GANs.
 _DCGAN = {"arch": "conv", "beta1": 0.5}

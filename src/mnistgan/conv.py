@@ -1,5 +1,4 @@
-"""A small DCGAN-style generator and discriminator for 28x28 digits, and the tutorial's MLP discriminator with the
-same remedy options.
+"""A small DCGAN-style generator and discriminator for 28x28 digits (the `conv` architecture).
 
 Every network here speaks the package's image format: G returns (B, 784) in [0, 1] and D accepts (B, 784) or
 (B, 1, 28, 28), so a conv pair drops into a loop written for the MLP pair. Discriminators return logits (B/pack, 1)
@@ -7,8 +6,8 @@ and, with ``return_features=True``, also the input of their last linear layer (B
 "penultimate features" that feature matching and the projection discriminator use.
 
 Options (all off by default): ``spectral_norm`` (Miyato et al. 2018) on every conv/linear of D, ``mbstd``
-(minibatch standard deviation, Karras et al. 2018), ``minibatch_disc`` (Salimans et al. 2016; MLP only),
-``pack`` (PacGAN m: D takes m consecutive samples as one input, so its output has B/m rows).
+(minibatch standard deviation, Karras et al. 2018), ``pack`` (PacGAN m: D takes m consecutive samples as one
+input, so its output has B/m rows).
 """
 
 from __future__ import annotations
@@ -17,12 +16,11 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from mnistgan.layers import MinibatchDiscrimination, MinibatchStdDev, pack
-
-IMAGE_PIXELS = 28 * 28
+from mnistgan.layers import IMAGE_PIXELS, MinibatchStdDev, pack
 
 
-def _sn(layer: nn.Module, on: bool) -> nn.Module:
+def sn(layer: nn.Module, on: bool) -> nn.Module:
+    """The layer with spectral normalisation (Miyato et al. 2018) when `on`."""
     return _spectral_norm(layer) if on else layer
 
 
@@ -78,11 +76,11 @@ class ConvDiscriminator(nn.Module):
         super().__init__()
         c = channels
         self.pack = pack
-        self.conv1 = _sn(nn.Conv2d(pack, c, 4, stride=2, padding=1), spectral_norm)  # 28 -> 14
-        self.conv2 = _sn(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), spectral_norm)  # 14 -> 7
+        self.conv1 = sn(nn.Conv2d(pack, c, 4, stride=2, padding=1), spectral_norm)  # 28 -> 14
+        self.conv2 = sn(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), spectral_norm)  # 14 -> 7
         self.mbstd = MinibatchStdDev(mbstd_group) if mbstd else None
         self.feature_dim = (2 * c + int(mbstd)) * 7 * 7
-        self.fc = _sn(nn.Linear(self.feature_dim, 1), spectral_norm)
+        self.fc = sn(nn.Linear(self.feature_dim, 1), spectral_norm)
         self.to(memory_format=torch.channels_last)
 
     def forward(
@@ -97,44 +95,3 @@ class ConvDiscriminator(nn.Module):
         features = h.flatten(1)
         logits = self.fc(features)
         return (logits, features) if return_features else logits
-
-
-class MLPDiscriminator(nn.Module):
-    """The tutorial's D (784*m -> hidden -> ReLU -> 1) with the remedy options; parameter names fc1/fc2 match
-    ``mnistgan.models.MLPDiscriminator``, so with every option off the two are the same network.
-
-    mbstd appends 1 feature and minibatch discrimination ``md_kernels`` features to the hidden layer, before fc2
-    (Salimans et al. put the layer near the end of D).
-    """
-
-    def __init__(
-        self,
-        hidden: int = 256,
-        spectral_norm: bool = False,
-        mbstd: bool = False,
-        minibatch_disc: bool = False,
-        pack: int = 1,
-        mbstd_group: int = 4,
-        md_kernels: int = 100,
-        md_dim: int = 5,
-        md_group: int = 0,
-    ) -> None:
-        super().__init__()
-        self.pack = pack
-        self.fc1 = _sn(nn.Linear(IMAGE_PIXELS * pack, hidden), spectral_norm)
-        self.mbstd = MinibatchStdDev(mbstd_group) if mbstd else None
-        self.md = MinibatchDiscrimination(hidden, md_kernels, md_dim, md_group) if minibatch_disc else None
-        self.feature_dim = hidden + int(mbstd) + (md_kernels if minibatch_disc else 0)
-        self.fc2 = _sn(nn.Linear(self.feature_dim, 1), spectral_norm)
-
-    def forward(
-        self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Logits (B/pack, 1), and with return_features the input of fc2 (B/pack, feature_dim)."""
-        h = torch.relu(self.fc1(pack(x.reshape(x.shape[0], IMAGE_PIXELS), self.pack)))  # (B/m, hidden)
-        if self.mbstd is not None:
-            h = self.mbstd(h)
-        if self.md is not None:
-            h = self.md(h)
-        logits = self.fc2(h)
-        return (logits, h) if return_features else logits

@@ -18,6 +18,9 @@ from torch import nn
 
 from mnistgan.errors import UserError
 
+IMAGE_SHAPE = (1, 28, 28)  # (channels, height, width) of the images every network here takes and makes
+IMAGE_PIXELS = 28 * 28  # networks exchange images flat: (B, 784)
+
 
 def _group_size(batch: int, group_size: int) -> int:
     """The largest divisor of `batch` that is at most `group_size` (ProGAN uses min(group, batch))."""

@@ -1,84 +1,93 @@
-"""Generators and discriminators. Discriminators return logits; the sigmoid lives inside the loss.
-
-The tutorial's pair: G = Linear(100, 256) -> ReLU -> Linear(256, 784) -> sigmoid and
-D = Linear(784, 256) -> ReLU -> Linear(256, 1) (-> sigmoid, applied by the loss), Glorot-normal weights, zero biases.
+"""Architectures: each one module (mlp.py, conv.py) plus one registry entry here, for G and D together, with the
+data shape it takes. `build_generator` / `build_discriminator` build what the config names, initialised, wrapped
+for labels when the run is conditional. Discriminators return logits; the sigmoid lives inside the loss.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from mnistgan.config import TrainConfig
+from mnistgan.conv import ConvDiscriminator, ConvGenerator, dcgan_init
 from mnistgan.errors import UserError
+from mnistgan.layers import IMAGE_SHAPE
+from mnistgan.mlp import MLPDiscriminator, MLPGenerator, glorot_init
 
-IMAGE_PIXELS = 28 * 28
-
-
-def glorot_init(module: nn.Module) -> None:
-    """Glorot (Xavier) normal weights, std = sqrt(2 / (fan_in + fan_out)), and zero biases, for every Linear."""
-    for layer in module.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.xavier_normal_(layer.weight)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+__all__ = ["ARCHS", "Architecture", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_generator"]
+__all__ += ["glorot_init", "register_arch", "sample_noise"]
 
 
-class MLPGenerator(nn.Module):
-    """z (B, z_dim) -> images (B, 784) in [0, 1]."""
+@dataclass(frozen=True)
+class Architecture:
+    """A G and D family: how to build each from the config (G from its input width: z_dim, plus the label
+    embedding when conditional), how to initialise them, and the data shape (channels, height, width) they take."""
 
-    def __init__(self, z_dim: int = 100, hidden: int = 256) -> None:
-        super().__init__()
-        self.z_dim = z_dim
-        self.fc1 = nn.Linear(z_dim, hidden)
-        self.fc2 = nn.Linear(hidden, IMAGE_PIXELS)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Images (B, 784) in [0, 1]."""
-        return torch.sigmoid(self.fc2(torch.relu(self.fc1(z))))
-
-
-class MLPDiscriminator(nn.Module):
-    """images (B, 784) in [0, 1] -> logits (B, 1)."""
-
-    def __init__(self, hidden: int = 256) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(IMAGE_PIXELS, hidden)
-        self.fc2 = nn.Linear(hidden, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (B, 1); D(x) = sigmoid(logits)."""
-        return self.fc2(torch.relu(self.fc1(x)))
+    name: str
+    generator: Callable[[TrainConfig, int], nn.Module]
+    discriminator: Callable[[TrainConfig], nn.Module]
+    init: Callable[[nn.Module], None]
+    data_shape: tuple[int, ...]
+    about: str
 
 
-def _init_weights(module: nn.Module, arch: str) -> None:
-    """Glorot normal for the MLPs (the tutorial's), DCGAN's N(0, 0.02) for the conv nets; spectral norm's
-    parametrized weights are initialised through their `original` tensor."""
-    if arch == "conv":
-        from mnistgan.conv import dcgan_init
+ARCHS: dict[str, Architecture] = {}
 
-        dcgan_init(module)
-        return
-    for layer in module.modules():
-        if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            weight = layer.parametrizations.weight.original if hasattr(layer, "parametrizations") else layer.weight
-            nn.init.xavier_normal_(weight)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+
+def register_arch(arch: Architecture) -> Architecture:
+    """Add an architecture to ARCHS (the config's and the CLI's choices come from this dict)."""
+    if arch.name in ARCHS:
+        raise ValueError(f"architecture {arch.name!r} registered twice")
+    ARCHS[arch.name] = arch
+    return arch
+
+
+register_arch(
+    Architecture(
+        "mlp",
+        lambda c, z_in: MLPGenerator(z_in, c.g_hidden),
+        lambda c: MLPDiscriminator(
+            c.d_hidden,
+            c.spectral_norm,
+            c.mbstd,
+            c.minibatch_disc,
+            c.pack,
+            c.mbstd_group,
+            md_group=c.batch_size // c.pack,
+        ),
+        glorot_init,  # the tutorial's Glorot normal
+        IMAGE_SHAPE,
+        "the tutorial's one-hidden-layer MLPs",
+    )
+)
+register_arch(
+    Architecture(
+        "conv",
+        lambda c, z_in: ConvGenerator(z_in, c.conv_channels),
+        lambda c: ConvDiscriminator(c.conv_channels, c.spectral_norm, c.mbstd, c.pack, c.mbstd_group),
+        dcgan_init,  # DCGAN's N(0, 0.02)
+        IMAGE_SHAPE,
+        "DCGAN-style: two (transposed) convolutions each way",
+    )
+)
+
+
+def get_arch(name: str) -> Architecture:
+    """The registered architecture `name`; an unknown name lists the valid ones."""
+    if name not in ARCHS:
+        raise UserError(f"unknown arch {name!r}; valid architectures: {', '.join(ARCHS)}")
+    return ARCHS[name]
 
 
 def build_generator(config: TrainConfig) -> nn.Module:
-    """The generator the config names, initialised: MLP or conv, wrapped in a label embedding when conditional."""
-    if config.arch not in ("mlp", "conv"):
-        raise UserError(f"unknown arch {config.arch!r}")
+    """The generator the config names, initialised, wrapped in a label embedding when conditional."""
+    arch = get_arch(config.arch)
     embed_dim = 10 if config.n_labels else 0  # ConditionalGenerator's default: one number per digit
-    if config.arch == "conv":
-        from mnistgan.conv import ConvGenerator
-
-        net: nn.Module = ConvGenerator(config.z_dim + embed_dim, config.conv_channels)
-    else:
-        net = MLPGenerator(config.z_dim + embed_dim, config.g_hidden)
-    _init_weights(net, config.arch)
+    net = arch.generator(config, config.z_dim + embed_dim)
+    arch.init(net)
     if config.n_labels:
         from mnistgan.conditional import ConditionalGenerator
 
@@ -86,40 +95,11 @@ def build_generator(config: TrainConfig) -> nn.Module:
     return net
 
 
-def _has_d_options(config: TrainConfig) -> bool:
-    d_options = config.spectral_norm or config.mbstd or config.minibatch_disc or config.pack != 1
-    return d_options or config.n_labels or config.feature_matching  # the last two need D's features
-
-
 def build_discriminator(config: TrainConfig) -> nn.Module:
-    """The discriminator the config names, initialised, with its remedy options (projection D when conditional).
-
-    The plain MLP (every option off) is this module's MLPDiscriminator, the network the fast step engine runs.
-    """
-    if config.arch not in ("mlp", "conv"):
-        raise UserError(f"unknown arch {config.arch!r}")
-    rows = config.batch_size // config.pack  # D inputs per source: groups of the batch layers stay within one
-    if config.arch == "conv":
-        from mnistgan.conv import ConvDiscriminator
-
-        net: nn.Module = ConvDiscriminator(
-            config.conv_channels, config.spectral_norm, config.mbstd, config.pack, config.mbstd_group
-        )
-    elif _has_d_options(config):
-        from mnistgan.conv import MLPDiscriminator as OptionsMLPDiscriminator
-
-        net = OptionsMLPDiscriminator(
-            config.d_hidden,
-            config.spectral_norm,
-            config.mbstd,
-            config.minibatch_disc,
-            config.pack,
-            config.mbstd_group,
-            md_group=rows,
-        )
-    else:
-        net = MLPDiscriminator(config.d_hidden)
-    _init_weights(net, config.arch)
+    """The discriminator the config names, initialised, with its remedy options (projection D when conditional)."""
+    arch = get_arch(config.arch)
+    net = arch.discriminator(config)
+    arch.init(net)
     if config.n_labels:
         from mnistgan.conditional import ProjectionDiscriminator
 

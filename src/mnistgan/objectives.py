@@ -1,23 +1,25 @@
-"""GAN objectives beyond the tutorial's: hinge, WGAN with gradient penalty, relativistic pairing (RpGAN) with
-R1/R2 penalties, and feature matching.
+"""GAN objectives as data: a loss is one registered ``Loss`` (its D and G losses on logits, and their closed-form
+logit gradients where there are any), and every other remedy term (penalties on D, terms that add to or replace
+G's loss) is one ``Term`` that declares what it needs. The training step (step.py) loops over the terms it is given
+and picks its engine from what they declare; it never asks which remedy it runs.
 
-Losses are pure functions of logits (or features). Penalties take the discriminator as a callable ``D(x) -> logits``
-(for a conditional D pass ``lambda x: D(x, y)``) and return the *unweighted* penalty; the caller multiplies by its
-weight, so every weight lives in the config next to its reason. ``pack`` is the PacGAN pack size of D: the
-gradient norm is taken over each packed D input (m consecutive rows), which is what D sees as one point.
+The mathematics are pure functions: losses of logits (or features), and penalties that take the discriminator as a
+callable ``D(x) -> logits`` (for a conditional D, ``lambda x: D(x, y)``) and return the *unweighted* penalty; a term
+multiplies by its weight, so every weight lives in the config next to its reason. ``pack`` is the PacGAN pack size
+of D: the gradient norm is taken over each packed D input (m consecutive rows), which is what D sees as one point.
 
-Every loss is also available through ``d_loss_fn(name)`` / ``g_loss_fn(name)``, which return callables with one
-signature, ``(real_logits, fake_logits) -> loss``, so a training step can switch on ``config.loss`` in one place.
+Adding a loss: its two functions, its closed-form logit gradients if it has them, and one ``register_loss`` call
+below. Adding a term: one ``Term`` subclass and one ``@register_term("config_field")`` builder (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from mnistgan import losses
 from mnistgan.errors import UserError
@@ -133,64 +135,34 @@ def r2_penalty(D: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor, pa
     return _grad_sq_norms(D, fake, pack).mean()
 
 
-# One signature for every objective: (real_logits, fake_logits) -> loss.
-D_LOSSES: dict[str, LossFn] = {
-    "nsgan": losses.d_loss_nsgan,
-    "hinge": d_loss_hinge,
-    "wgan": d_loss_wgan,
-    "rpgan": d_loss_rpgan,
-}
-G_LOSSES: dict[str, LossFn] = {
-    "nsgan": lambda real, fake: losses.g_loss_nsgan(fake),
-    "hinge": lambda real, fake: g_loss_hinge(fake),
-    "wgan": lambda real, fake: g_loss_wgan(fake),
-    "rpgan": g_loss_rpgan,
-}
+# Losses ----------------------------------------------------------------------------------------------------------
 
-
-def d_loss_fn(name: str) -> LossFn:
-    """D's loss ``(real_logits, fake_logits) -> loss`` for an objective name."""
-    if name not in D_LOSSES:
-        raise UserError(f"unknown loss {name!r}; valid losses: {', '.join(D_LOSSES)}")
-    return D_LOSSES[name]
-
-
-def g_loss_fn(name: str) -> LossFn:
-    """G's loss ``(real_logits, fake_logits) -> loss`` for an objective name (real_logits unused except rpgan)."""
-    if name not in G_LOSSES:
-        raise UserError(f"unknown loss {name!r}; valid losses: {', '.join(G_LOSSES)}")
-    return G_LOSSES[name]
-
-
-# The objective bundle the training step runs ---------------------------------------------------------------
+LogitGrads = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True)
-class Objective:
-    """A GAN loss pair on discriminator logits, plus (optionally) its closed-form gradient for the fast engine.
-
-    d_loss(real_logits, fake_logits) and g_loss(real_logits, fake_logits) return scalars; logits are (B, 1).
-    logit_grads(real_logits, fake_logits) -> (dD/dreal, dD/dfake, dG/dfake), each (B, 1): the derivative of the D loss
-    with respect to the real and fake logits and of the G loss with respect to the fake logits (the G loss's
-    dependence on real logits, as in relativistic losses, reaches only D's parameters, which the G loss never updates).
-    None means the loss has no closed form here and the step uses autograd.
-    d_penalty(D, real, fake) -> scalar is added to the D loss (weight included: e.g. 10 * gradient_penalty, or
-    gamma / 2 * (R1 + R2)); it needs input gradients, so a penalty sends the step to the autograd engine. D there is
-    a callable x -> logits (for a conditional D, bound to the batch's labels).
-    Two hooks replace G's loss, both autograd only: ``feature_matching`` (Salimans et al. 2016: the squared distance
-    between the mean penultimate D features of the real and the fake batch) and ``unroll_steps`` = k > 0 (Metz et
-    al. 2017: G's loss against D after k differentiable surrogate Adam steps from D's current weights and moments).
-    ``mode_seeking`` = lambda > 0 adds lambda * mode_seeking_loss to G's loss (Mao et al. 2019), autograd only.
-    """
+class Loss:
+    """A GAN loss pair on discriminator logits (B, 1): d_loss and g_loss, both ``(real_logits, fake_logits) ->
+    scalar``; logit_grads, where the loss has a closed form, gives (dD/dreal, dD/dfake, dG/dfake) (B, 1) each, which
+    is all the fast engine needs (G's dependence on real logits, as in relativistic losses, reaches only D's
+    parameters, which G's loss never updates)."""
 
     name: str
-    d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    g_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    logit_grads: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
-    d_penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-    feature_matching: bool = False
-    unroll_steps: int = 0
-    mode_seeking: float = 0.0
+    d_loss: LossFn
+    g_loss: LossFn
+    logit_grads: LogitGrads | None = None
+    source: str = ""  # the paper, for --help and the docs
+
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register_loss(loss: Loss) -> Loss:
+    """Add a loss to LOSSES (the config's and the CLI's choices come from this dict)."""
+    if loss.name in LOSSES:
+        raise ValueError(f"loss {loss.name!r} registered twice")
+    LOSSES[loss.name] = loss
+    return loss
 
 
 # Closed-form logit gradients; each loss is a mean over the B rows, hence the 1/B. At a kink (hinge) they take the
@@ -219,35 +191,250 @@ def _rpgan_grads(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, 
     return -d_fake, d_fake, torch.sigmoid(real - fake).mul_(-inv_b)
 
 
-CLOSED_FORM_GRADS = {"nsgan": _nsgan_grads, "hinge": _hinge_grads, "wgan": _wgan_grads, "rpgan": _rpgan_grads}
+register_loss(
+    Loss(
+        "nsgan",
+        losses.d_loss_nsgan,
+        lambda real, fake: losses.g_loss_nsgan(fake),
+        _nsgan_grads,
+        "Goodfellow et al. 2014, non-saturating G (the tutorial's)",
+    )
+)
+register_loss(Loss("hinge", d_loss_hinge, lambda real, fake: g_loss_hinge(fake), _hinge_grads, "Lim & Ye 2017"))
+register_loss(Loss("wgan", d_loss_wgan, lambda real, fake: g_loss_wgan(fake), _wgan_grads, "Arjovsky et al. 2017"))
+register_loss(Loss("rpgan", d_loss_rpgan, g_loss_rpgan, _rpgan_grads, "Jolicoeur-Martineau 2019; Huang et al. 2024"))
+
+CLOSED_FORM_GRADS = {name: loss.logit_grads for name, loss in LOSSES.items() if loss.logit_grads is not None}
 
 
-def get_objective(
-    name: str,
-    d_penalty: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    feature_matching: bool = False,
-    unroll_steps: int = 0,
-    mode_seeking: float = 0.0,
-) -> Objective:
-    """The objective `name` from mnistgan.objectives, with its closed-form logit gradients where known."""
-    grads = CLOSED_FORM_GRADS.get(name)
-    hooks = (feature_matching, unroll_steps, mode_seeking)
-    return Objective(name, d_loss_fn(name), g_loss_fn(name), grads, d_penalty, *hooks)
+def get_loss(name: str) -> Loss:
+    """The registered loss `name`; an unknown name lists the valid ones."""
+    if name not in LOSSES:
+        raise UserError(f"unknown loss {name!r}; valid losses: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def d_loss_fn(name: str) -> LossFn:
+    """D's loss ``(real_logits, fake_logits) -> loss`` for a loss name."""
+    return get_loss(name).d_loss
+
+
+def g_loss_fn(name: str) -> LossFn:
+    """G's loss ``(real_logits, fake_logits) -> loss`` for a loss name (real_logits unused except by rpgan)."""
+    return get_loss(name).g_loss
+
+
+# Terms ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TermContext:
+    """What a term may read in the autograd step. real and fake (B, ...) are the step's batches (fake with its graph
+    to G), z (B, z_dim) its noise, labels (B,) or None; D(x) scores one source's rows (bound to labels);
+    features = (real, fake) penultimate D features when a term asked for them; step is the GANStep (D, opt_d, loss)."""
+
+    real: torch.Tensor
+    fake: torch.Tensor
+    z: torch.Tensor
+    labels: torch.Tensor | None
+    D: Callable[[torch.Tensor], torch.Tensor]
+    features: tuple[torch.Tensor, torch.Tensor] | None
+    step: Any
+
+
+class Term:
+    """One remedy term of the step's losses. ``on``: "D" (added to D's loss, on steps where D moves) or "G" (added to
+    G's loss, or replacing it when ``replaces_g_loss``). What it needs is declared, and the step decides from it:
+    any term sends the step to the autograd engine; ``double_backward`` (input gradients of D inside the loss)
+    rules out torch.compile; ``needs_features`` asks D for its penultimate features; a G term with
+    ``when_g_idle`` is computed even on steps where G does not move (for the logged G loss)."""
+
+    on: ClassVar[str] = "D"
+    replaces_g_loss: ClassVar[bool] = False
+    double_backward: ClassVar[bool] = False
+    needs_features: ClassVar[bool] = False
+    when_g_idle: ClassVar[bool] = False
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        """The weighted term, a scalar."""
+        raise NotImplementedError
+
+
+@dataclass
+class GradientPenalty(Term):
+    """WGAN-GP (Gulrajani et al. 2017): weight * gradient_penalty on interpolates of real and fake."""
+
+    weight: float
+    pack: int = 1
+    double_backward: ClassVar[bool] = True
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        return self.weight * gradient_penalty(ctx.D, ctx.real, ctx.fake, self.pack)
+
+
+@dataclass
+class R1Penalty(Term):
+    """R1 (Mescheder et al. 2018): gamma / 2 * mean ||grad D(x)||^2 on real inputs."""
+
+    gamma: float
+    pack: int = 1
+    double_backward: ClassVar[bool] = True
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        return self.gamma / 2 * r1_penalty(ctx.D, ctx.real, self.pack)
+
+
+@dataclass
+class R2Penalty(Term):
+    """R2 (Huang et al. 2024): gamma / 2 * mean ||grad D(G(z))||^2 on generated inputs (detached from G)."""
+
+    gamma: float
+    pack: int = 1
+    double_backward: ClassVar[bool] = True
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        return self.gamma / 2 * r2_penalty(ctx.D, ctx.fake, self.pack)
+
+
+@dataclass
+class CustomPenalty(Term):
+    """Any callable ``(D, real, fake) -> scalar`` as a D term (notebooks, tests): the penalty as it is, weighted."""
+
+    fn: Callable[[Callable[[torch.Tensor], torch.Tensor], torch.Tensor, torch.Tensor], torch.Tensor]
+    double_backward: ClassVar[bool] = True
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        return self.fn(ctx.D, ctx.real, ctx.fake)
+
+
+@dataclass
+class FeatureMatching(Term):
+    """Salimans et al. 2016: G's loss replaced by the squared distance between the batches' mean D features."""
+
+    on: ClassVar[str] = "G"
+    replaces_g_loss: ClassVar[bool] = True
+    needs_features: ClassVar[bool] = True
+    when_g_idle: ClassVar[bool] = True
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        return g_loss_feature_matching(*ctx.features)
+
+
+@dataclass
+class UnrolledD(Term):
+    """Metz et al. 2017: G's loss against D after `steps` differentiable surrogate Adam steps from D's current
+    weights and moments (D's own lr, betas and eps); the real D is not changed."""
+
+    steps: int
+    on: ClassVar[str] = "G"
+    replaces_g_loss: ClassVar[bool] = True
+    double_backward: ClassVar[bool] = True
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        from torch.func import functional_call
+
+        from mnistgan.unrolled import adam_state, unrolled_g_loss
+
+        step = ctx.step
+        group = step.opt_d.param_groups[0]
+        forward = None
+        if ctx.labels is not None:
+            y2 = torch.cat([ctx.labels, ctx.labels])
+            forward = lambda pb, x: functional_call(step.D, pb, (x, y2))  # noqa: E731
+        loss = step.objective
+        return unrolled_g_loss(
+            step.D,
+            loss.d_loss,
+            loss.g_loss,
+            ctx.real,
+            ctx.fake,
+            steps=self.steps,
+            lr=group["lr"],
+            surrogate="adam",
+            betas=group["betas"],
+            eps=group["eps"],
+            adam=adam_state(step.D, step.opt_d),
+            second_order=True,
+            forward=forward,
+        )
+
+
+@dataclass
+class ModeSeeking(Term):
+    """MSGAN (Mao et al. 2019): weight * mode_seeking_loss added to G's loss."""
+
+    weight: float
+    on: ClassVar[str] = "G"
+
+    def __call__(self, ctx: TermContext) -> torch.Tensor:
+        return self.weight * mode_seeking_loss(ctx.fake, ctx.z, ctx.labels)
+
+
+# Builders: config field -> term, called when the field is set (nonzero / True), in registration order (which is
+# the order the terms are summed in).
+TERMS: dict[str, Callable[[Any], Term]] = {}
+
+
+def register_term(field: str) -> Callable[[Callable[[Any], Term]], Callable[[Any], Term]]:
+    """Decorator: the builder of the term that config field `field` turns on."""
+
+    def add(build: Callable[[Any], Term]) -> Callable[[Any], Term]:
+        if field in TERMS:
+            raise ValueError(f"a term is already registered for config field {field!r}")
+        TERMS[field] = build
+        return build
+
+    return add
+
+
+register_term("gp_weight")(lambda c: GradientPenalty(c.gp_weight, c.pack))
+register_term("r1_gamma")(lambda c: R1Penalty(c.r1_gamma, c.pack))
+register_term("r2_gamma")(lambda c: R2Penalty(c.r2_gamma, c.pack))
+register_term("feature_matching")(lambda c: FeatureMatching())
+register_term("unroll_steps")(lambda c: UnrolledD(c.unroll_steps))
+register_term("mode_seeking")(lambda c: ModeSeeking(c.mode_seeking))
+
+
+# The objective the step runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A loss and the terms that go with it: what one training step optimises.
+
+    d_loss / g_loss / logit_grads are the loss's (see Loss); terms are applied in order (Term). With no terms and a
+    closed-form loss, plain MLP pairs run on the fast manual engine.
+    """
+
+    name: str
+    d_loss: LossFn
+    g_loss: LossFn
+    logit_grads: LogitGrads | None = None
+    terms: tuple[Term, ...] = ()
+
+    @property
+    def d_terms(self) -> tuple[Term, ...]:
+        """Terms added to D's loss."""
+        return tuple(t for t in self.terms if t.on == "D")
+
+    @property
+    def g_terms(self) -> tuple[Term, ...]:
+        """Terms added to, or replacing, G's loss."""
+        return tuple(t for t in self.terms if t.on == "G")
+
+    def d_penalty(self, D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor):  # noqa: ANN201
+        """The D terms' sum on one batch (0 when there are none): what the step adds to D's loss."""
+        ctx = TermContext(real, fake, torch.empty(0), None, D, None, None)
+        return sum(term(ctx) for term in self.d_terms)
+
+
+def get_objective(name: str, terms: tuple[Term, ...] = ()) -> Objective:
+    """The registered loss `name` with its closed-form logit gradients, and the given terms."""
+    loss = get_loss(name)
+    return Objective(loss.name, loss.d_loss, loss.g_loss, loss.logit_grads, tuple(terms))
 
 
 def objective_from_config(config) -> Objective:  # noqa: ANN001 - config: TrainConfig
-    """The config's loss with its penalties (weights from the config) and G-loss hooks, as one Objective."""
-    terms = []  # (weight, which, fn): the penalty on D inputs of one source at a time, pack-aware
-    pack = config.pack
-    if config.gp_weight:
-        terms.append(lambda D, real, fake: config.gp_weight * gradient_penalty(D, real, fake, pack))
-    if config.r1_gamma:
-        terms.append(lambda D, real, fake: config.r1_gamma / 2 * r1_penalty(D, real, pack))
-    if config.r2_gamma:
-        terms.append(lambda D, real, fake: config.r2_gamma / 2 * r2_penalty(D, fake, pack))
-
-    def penalty(D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return sum(term(D, real, fake) for term in terms)
-
-    hooks = (config.feature_matching, config.unroll_steps, config.mode_seeking)
-    return get_objective(config.loss, penalty if terms else None, *hooks)
+    """The config's loss with the terms its fields turn on (TERMS), weights from the config."""
+    terms = tuple(build(config) for field, build in TERMS.items() if getattr(config, field))
+    return get_objective(config.loss, terms)

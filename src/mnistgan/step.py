@@ -30,8 +30,7 @@ from torch.nn.utils import parametrize
 
 from mnistgan.adam import FlatAdam, adam_state_ready, plain_fused_adam
 from mnistgan.errors import UserError
-from mnistgan.objectives import Objective, g_loss_feature_matching, mode_seeking_loss
-from mnistgan.unrolled import adam_state, unrolled_g_loss
+from mnistgan.objectives import Objective, TermContext
 
 Tensor = torch.Tensor
 
@@ -70,22 +69,26 @@ def _grad_norm(params: list[nn.Parameter]) -> Tensor:
 def mlp_layers(net: nn.Module) -> list[nn.Linear] | None:
     """The Linear layers of a plain MLP (Linear, ReLU, ..., Linear) the manual engine can run, else None.
 
-    Only the package's own MLP classes qualify, exactly (not subclasses), with no parametrizations (spectral norm)
-    or hooks, so a remedy that changes the network silently gets the autograd engine instead of a wrong gradient.
+    A network qualifies by declaring it: ``linear_stack()`` returns its layers when a Linear/ReLU stack (G: ending
+    in a sigmoid) is all it computes. A subclass that overrides ``forward`` without declaring again does not
+    qualify, nor does a network with parametrizations (spectral norm) or hooks, so a remedy that changes the
+    network gets the autograd engine instead of a wrong gradient.
     """
-    from mnistgan.models import MLPDiscriminator, MLPGenerator
-
-    if type(net) not in (MLPGenerator, MLPDiscriminator):
+    declared = getattr(type(net), "linear_stack", None)
+    if declared is None:
         return None
-    layers = [m for m in net.modules() if m is not net]
-    if not all(type(m) is nn.Linear for m in layers) or len(layers) < 1:
+    owner = next(k for k in type(net).__mro__ if "linear_stack" in vars(k))
+    if type(net).forward is not owner.forward:
+        return None
+    layers = net.linear_stack()
+    if not layers or not all(type(m) is nn.Linear for m in layers):
         return None
     for m in (net, *layers):
         if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or parametrize.is_parametrized(m):
             return None
         if any(p.grad_fn is not None for p in m.parameters(recurse=False)):
             return None
-    if any(m.bias is None for m in layers):
+    if any(m.bias is None for m in layers) or len(list(net.parameters())) != 2 * len(layers):
         return None
     return layers
 
@@ -132,10 +135,9 @@ class GANStep:
         self.G, self.D, self.opt_g, self.opt_d, self.objective = G, D, opt_g, opt_d, objective
         self.g_params, self.d_params = list(G.parameters()), list(D.parameters())
         g_layers, d_layers = mlp_layers(G), mlp_layers(D)
+        # The manual engine runs a bare loss: closed-form logit gradients and no term (every term needs autograd).
         manual_ok = g_layers is not None and d_layers is not None and objective.logit_grads is not None
-        manual_ok = manual_ok and objective.d_penalty is None
-        manual_ok = manual_ok and not objective.feature_matching and not objective.unroll_steps
-        manual_ok = manual_ok and not objective.mode_seeking
+        manual_ok = manual_ok and not objective.terms
         if engine == "auto":
             engine = "manual" if manual_ok else "autograd"
         if engine == "manual" and not manual_ok:
@@ -208,24 +210,27 @@ class GANStep:
                 return self.D_fwd(x, y2, **kw)
 
         x = torch.cat([real, fake])  # one D pass over real and fake together
-        if obj.feature_matching:
+        features = None
+        if any(t.needs_features for t in obj.terms):
             logits, feats = D_both(x, return_features=True)  # (2B/pack, 1), (2B/pack, F)
+            features = (feats[: feats.shape[0] // 2], feats[feats.shape[0] // 2 :])
         else:
             logits = D_both(x)  # (2B/pack, 1): PacGAN scores B/pack inputs per source
         n = logits.shape[0] // 2
         real_logits, fake_logits = logits[:n], logits[n:]
+        ctx = TermContext(real, fake, z, labels, D, features, self)
+        # D's loss, plus its terms (penalties) on steps where D moves.
         d_loss = obj.d_loss(real_logits, fake_logits)
-        if obj.d_penalty is not None and update_d:
-            d_loss = d_loss + obj.d_penalty(D, real, fake)
-        # G's loss: the objective's, or a hook that replaces it (feature matching, unrolled D).
-        if obj.feature_matching:
-            g_loss = g_loss_feature_matching(feats[:n], feats[n:])
-        elif obj.unroll_steps and update_g:
-            g_loss = self._unrolled_g_loss(real, fake, labels)
-        else:
-            g_loss = obj.g_loss(real_logits, fake_logits)
-        if obj.mode_seeking and update_g:
-            g_loss = g_loss + obj.mode_seeking * mode_seeking_loss(fake, z, labels)
+        if obj.d_terms and update_d:
+            d_loss = d_loss + sum(term(ctx) for term in obj.d_terms)
+        # G's loss: the loss's, or a term's that replaces it, plus the terms that add to it (on steps where G moves,
+        # unless a term is needed for the logged G loss too).
+        g_terms = [t for t in obj.g_terms if update_g or t.when_g_idle]
+        replacing = [t for t in g_terms if t.replaces_g_loss]
+        g_loss = replacing[0](ctx) if replacing else obj.g_loss(real_logits, fake_logits)
+        for term in g_terms:
+            if not term.replaces_g_loss:
+                g_loss = g_loss + term(ctx)
         # Each loss's gradient for its own network only (the tutorial's var_list), both from this one forward.
         if update_d:
             d_grads = torch.autograd.grad(d_loss, self.d_params, retain_graph=update_g)
@@ -239,32 +244,6 @@ class GANStep:
             return None
         with torch.no_grad():
             return self._stats(d_loss.detach(), g_loss.detach(), real_logits, fake_logits, update_d, update_g)
-
-    def _unrolled_g_loss(self, real: Tensor, fake: Tensor, labels: Tensor | None) -> Tensor:
-        """G's loss against D after unroll_steps surrogate Adam steps (D's own lr, betas, eps and moments)."""
-        from torch.func import functional_call
-
-        group = self.opt_d.param_groups[0]
-        forward = None
-        if labels is not None:
-            y2 = torch.cat([labels, labels])
-            forward = lambda pb, x: functional_call(self.D, pb, (x, y2))  # noqa: E731
-        obj = self.objective
-        return unrolled_g_loss(
-            self.D,
-            obj.d_loss,
-            obj.g_loss,
-            real,
-            fake,
-            obj.unroll_steps,
-            group["lr"],
-            "adam",
-            group["betas"],
-            group["eps"],
-            adam_state(self.D, self.opt_d),
-            second_order=True,
-            forward=forward,
-        )
 
     def _stats(self, d_loss, g_loss, real_logits, fake_logits, update_d, update_g) -> StepStats:  # noqa: ANN001
         zero = torch.zeros((), device=real_logits.device)
@@ -331,7 +310,7 @@ def _compiled(G: nn.Module, D: nn.Module, engine: str, objective: Objective) -> 
     """
     if engine == "manual":
         return G, D, "not used: the manual engine runs no module forward"
-    if objective.d_penalty is not None or objective.unroll_steps:
+    if any(term.double_backward for term in objective.terms):
         return G, D, "not used: penalties and unrolled losses need double backward, which compiled graphs lack"
     return _CompiledOrEager(G), _CompiledOrEager(D), "on (torch.compile, inductor; eager if it cannot build)"
 
