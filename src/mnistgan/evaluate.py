@@ -103,9 +103,12 @@ def load_array_file(path: Path) -> np.ndarray:
 
 
 def _read_npy(handle, name: str) -> np.ndarray:  # noqa: ANN001 - a binary file object
-    version = np.lib.format.read_magic(handle)
-    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-    shape, fortran, dtype = read_header(handle)
+    try:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(handle)
+    except Exception as err:  # noqa: BLE001 - numpy parses the header with ast/tokenize: any error means a bad file
+        raise UserError(f"{name}: not a valid .npy array header ({type(err).__name__})") from None
     if dtype.hasobject:
         raise UserError(f"{name}: holds Python objects (dtype {dtype}), not pixel values; save uint8 or float images")
     check_fits(math.prod(shape) * dtype.itemsize * 2, f"{name} (shape {shape}, {dtype})", "evaluate fewer images")
