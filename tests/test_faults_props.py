@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,14 @@ from mnistgan.idx import parse_idx, read_idx, write_idx
 from mnistgan.rundir import read_jsonl
 from mnistgan.train import train
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same examples on every run, so CI never fails on a case nobody has seen; explore new ones with
+# `pytest tests/test_faults_props.py --hypothesis-seed=N` with derandomize off (seeds 1-3 passed when written), or more of them with MNISTGAN_HYPOTHESIS_EXAMPLES=300.
+SETTINGS = settings(
+    max_examples=int(os.environ.get("MNISTGAN_HYPOTHESIS_EXAMPLES", 120)),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 VALID = np.arange(2 * 5 * 3, dtype=np.uint8).reshape(2, 5, 3)
 
 
@@ -189,7 +197,7 @@ def test_run_directory_readers_on_arbitrary_bytes(data: bytes, name: str, tmp_pa
     _readable_or_user_error(read, path)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutation=mutations)
 def test_resume_state_reader_on_mutated_files(tiny_run: Path, mutation, tmp_path: Path) -> None:  # noqa: ANN001
     valid = (tiny_run / "resume.pt").read_bytes()
