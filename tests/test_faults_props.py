@@ -25,7 +25,8 @@ from mnistgan.rundir import read_jsonl
 from mnistgan.train import train
 
 # derandomize: the same examples on every run, so CI never fails on a case nobody has seen; explore new ones with
-# `pytest tests/test_faults_props.py --hypothesis-seed=N` with derandomize off (seeds 1-3 passed when written), or more of them with MNISTGAN_HYPOTHESIS_EXAMPLES=300.
+# `pytest tests/test_faults_props.py --hypothesis-seed=N` with derandomize off (seeds 1-3 passed when written),
+# or more of them with MNISTGAN_HYPOTHESIS_EXAMPLES=300.
 SETTINGS = settings(
     max_examples=int(os.environ.get("MNISTGAN_HYPOTHESIS_EXAMPLES", 120)),
     deadline=None,
