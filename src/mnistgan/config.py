@@ -43,7 +43,8 @@ class TrainConfig:
     pack: int = 1  # PacGAN (Lin et al. 2018): D judges `pack` samples of one source at once; 1 is plain D
 
     # Objective and optimisation.
-    loss: str = "nsgan"  # tutorial: D on -log D(x) - log(1 - D(G(z))), G on non-saturating -log D(G(z))
+    loss: str = "nsgan"  # tutorial: D on -log D(x) - log(1 - D(G(z))), G on non-saturating -log D(G(z)); any name in
+    # objectives.LOSSES (nsgan, hinge, wgan, rpgan, lsgan)
     lr_g: float = 2e-4  # tutorial: Adam, learning rate 2e-4, for both networks
     lr_d: float = 2e-4
     beta1: float = 0.9  # tutorial uses tf.train.AdamOptimizer's defaults: beta1 0.9
@@ -225,6 +226,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "sn-hinge": {"spectral_norm": True, "loss": "hinge"},
     "wgan-gp": dict(_WGAN_GP),
     "r3gan": dict(_R3GAN),
+    # Least-squares GAN (Mao et al. 2017), the tutorial's pair and optimiser otherwise: a loss whose G gradient does
+    # not vanish when D is confident, added through the loss registry alone (objectives.register_loss).
+    "lsgan": {"loss": "lsgan"},
     "ema": {"ema_beta": 0.999},
     "conditional": {"conditional": True},
     # The conv pair costs ~10x the MLP's step, so its long runs are shorter (20,000 steps ~ 57 epochs).

@@ -60,6 +60,18 @@ def g_loss_rpgan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.
     return F.softplus(real_logits - fake_logits).mean()
 
 
+# Least squares (Mao et al. 2017, the 0-1 coding a = 0, b = c = 1 of their eq. 2): D regresses its raw output to 1
+# on real and 0 on fake, G pulls D(G(z)) towards 1. The output is not a probability: no sigmoid anywhere.
+def d_loss_lsgan(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """0.5 mean((D(x) - 1)^2) + 0.5 mean(D(G(z))^2)."""
+    return 0.5 * (real_logits - 1).square().mean() + 0.5 * fake_logits.square().mean()
+
+
+def g_loss_lsgan(fake_logits: torch.Tensor) -> torch.Tensor:
+    """0.5 mean((D(G(z)) - 1)^2)."""
+    return 0.5 * (fake_logits - 1).square().mean()
+
+
 # Feature matching (Salimans et al. 2016, section 3.1).
 def g_loss_feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
     """||mean f(x) - mean f(G(z))||_2^2 over D's penultimate features (B, F); the real side is detached."""
@@ -203,6 +215,15 @@ register_loss(
 register_loss(Loss("hinge", d_loss_hinge, lambda real, fake: g_loss_hinge(fake), _hinge_grads, "Lim & Ye 2017"))
 register_loss(Loss("wgan", d_loss_wgan, lambda real, fake: g_loss_wgan(fake), _wgan_grads, "Arjovsky et al. 2017"))
 register_loss(Loss("rpgan", d_loss_rpgan, g_loss_rpgan, _rpgan_grads, "Jolicoeur-Martineau 2019; Huang et al. 2024"))
+
+
+def _lsgan_grads(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # d/dl 0.5 (l - t)^2 = l - t, over B rows.
+    inv_b = 1.0 / real.shape[0]
+    return (real - 1).mul_(inv_b), fake.mul(inv_b), (fake - 1).mul_(inv_b)
+
+
+register_loss(Loss("lsgan", d_loss_lsgan, lambda real, fake: g_loss_lsgan(fake), _lsgan_grads, "Mao et al. 2017"))
 
 CLOSED_FORM_GRADS = {name: loss.logit_grads for name, loss in LOSSES.items() if loss.logit_grads is not None}
 
