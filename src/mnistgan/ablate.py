@@ -33,18 +33,14 @@ RESULT = "result.json"
 CLAIM = "running.pid"  # present while a process trains or scores the run
 EVAL_SEED = 2**31 - 1  # noise seed of the evaluation samples: fixed, and unlike any training seed
 METRICS = ["fd", "kid", "score", "digits", "pr"]  # the metric families the table needs
+
+
 # (result key, column title, format) of the table's columns, in order.
-COLUMNS = [
-    ("fd", "fd ↓", "{:.2f}"),
-    ("kid", "kid ↓", "{:.4f}"),
-    ("score", "score ↑", "{:.3f}"),
-    ("modes", "modes ↑", "{:.1f}"),
-    ("digits_kl", "KL ↓", "{:.4f}"),
-    ("precision", "precision ↑", "{:.3f}"),
-    ("recall", "recall ↑", "{:.3f}"),
-    ("coverage", "coverage ↑", "{:.3f}"),
-    ("train_min", "train min", "{:.1f}"),
-]
+def columns() -> list[tuple[str, str, str]]:
+    """The table's (key, title, format) columns: the metrics' own (metrics.registry.table_columns), then time."""
+    from mnistgan.metrics.registry import table_columns
+
+    return [(c.key, c.column, c.column_fmt or c.fmt) for c in table_columns()] + [("train_min", "train min", "{:.1f}")]
 
 
 @dataclass(frozen=True)
@@ -282,14 +278,15 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
     """One row per preset: mean ± std over its finished seeds of every column; failed seeds counted apart."""
-    head = ["preset", "seeds", "steps"] + [title for _, title, _ in COLUMNS]
+    cols = columns()
+    head = ["preset", "seeds", "steps"] + [title for _, title, _ in cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for preset, rows in results.items():
         good = [r for r in rows if "error" not in r]
         failed = len(rows) - len(good)
         steps = sorted({f"{result_steps(r):,}" for r in rows})
         cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else ""), "/".join(steps) or "—"]
-        for key, _, fmt in COLUMNS:
+        for key, _, fmt in cols:
             values = [r[key] for r in good if r.get(key) is not None]
             if not values:
                 cells.append("—")

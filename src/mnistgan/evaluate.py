@@ -24,7 +24,7 @@ from mnistgan.files import atomic_write_text, unwritable_reason
 from mnistgan.memory import check_fits
 from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_metrics
 from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
-from mnistgan.metrics.registry import check_sample_size
+from mnistgan.metrics.registry import check_sample_size, table_rows
 
 DEFAULT_N = 10_000  # the protocol: 10,000 samples against the 10,000 test images
 REAL_POOL = 50_000  # the reference row draws from train[:50000]; train[50000:] holds the Parzen validation images
@@ -224,26 +224,6 @@ def reference_row(names: list[str], n: int, seed: int, evaluator, reference: Ref
     return {"n": n, "seed": seed, "source": f"train[:{REAL_POOL}] subset", "metrics": values, "seconds": seconds}
 
 
-# Table rows: (label, key, std key, format, what better means).
-ROWS = [
-    ("fd", "fd", None, "{:.3f}", "lower is better"),
-    ("kid", "kid", "kid_std", "{:.5f}", "lower is better"),
-    ("score", "score", "score_std", "{:.3f}", "higher is better, at most 10"),
-    ("modes", "modes", None, "{}", "digits with >= 1% of samples, of 10"),
-    ("digits KL", "digits_kl", None, "{:.4f}", "to the test labels, lower is better"),
-    ("digits TV", "digits_tv", None, "{:.4f}", "to the test labels, lower is better"),
-    ("confidence", "confidence", None, "{:.4f}", "mean top class probability"),
-    ("precision", "precision", None, "{:.4f}", "k=3, quality"),
-    ("recall", "recall", None, "{:.4f}", "k=3, diversity"),
-    ("density", "density", None, "{:.4f}", "k=5, about 1 for real data"),
-    ("coverage", "coverage", None, "{:.4f}", "k=5, higher is better"),
-    ("parzen", "parzen", "parzen_se", "{:.1f}", "nats, see the caveat below"),
-    ("parzen sigma", "parzen_sigma", None, "{:.3f}", "chosen on train[50000:51000]"),
-    ("copies", "copies", None, "{:.4f}", "share closer to a training image than 99% of test images"),
-    ("nn ratio", "nn_ratio", None, "{:.3f}", "median nearest-train distance over the test set's"),
-]
-
-
 def _cell(values: dict, key: str, std: str | None, fmt: str) -> str:
     if key not in values:
         return ""
@@ -255,11 +235,12 @@ def format_table(model: dict | None, real: dict) -> str:
     """The model's metrics beside the real-data reference row, one metric per line."""
     header = ["metric", "model", "real (train vs test)", ""] if model else ["metric", "real (train vs test)", ""]
     lines = []
-    for label, key, std, fmt, note in ROWS:
+    for row in table_rows():
+        key, std, fmt = row.key, row.std, row.fmt
         if key not in real["metrics"] and (model is None or key not in model["metrics"]):
             continue
-        cells = [label] + ([_cell(model["metrics"], key, std, fmt)] if model else [])
-        lines.append(cells + [_cell(real["metrics"], key, std, fmt), note])
+        cells = [row.label] + ([_cell(model["metrics"], key, std, fmt)] if model else [])
+        lines.append(cells + [_cell(real["metrics"], key, std, fmt), row.note])
     widths = [max(len(r[i]) for r in [header, *lines]) for i in range(len(header))]
     out = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *lines]]
     out.insert(1, "  ".join("-" * w for w in widths))

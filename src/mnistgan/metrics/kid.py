@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistgan.metrics.registry import register_metric
+from mnistgan.metrics.registry import Show, register_metric
 
 NUM_SUBSETS = 100  # as torch-fidelity and Binkowski et al.'s code default
 SUBSET_SIZE = 1000  # likewise; capped at the smaller set's size
@@ -56,6 +56,7 @@ def kernel_distance(
     min_samples=2,
     why_min="the unbiased estimator needs two samples per subset",
     help="kernel distance (unbiased MMD^2, cubic kernel) in evaluator features, mean and std over subsets",
+    show=(Show("kid", "kid", "{:.5f}", "lower is better", std="kid_std", column="kid ↓", column_fmt="{:.4f}"),),
 )
 def kid_metric(ctx) -> dict:  # noqa: ANN001
     """{'kid': mean, 'kid_std': std} over subsets against the test set's features."""

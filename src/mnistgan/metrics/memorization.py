@@ -18,7 +18,7 @@ import numpy as np
 
 from mnistgan.files import save_figure
 from mnistgan.metrics.neighbors import nearest_sq
-from mnistgan.metrics.registry import register_metric
+from mnistgan.metrics.registry import Show, register_metric
 
 COPY_QUANTILE = 0.01  # near-copy threshold: this quantile of test-to-train nearest distances
 PAIRS = 16  # closest pairs drawn in the figure
@@ -79,6 +79,10 @@ def plot_pairs(images: np.ndarray, dist: np.ndarray, idx: np.ndarray, train: np.
     why_min="a nearest neighbour needs one sample",
     uses_features=False,
     help="nearest training image (pixel L2): near-copy share, median distance ratio to test images, figure",
+    show=(
+        Show("copies", "copies", "{:.4f}", "share closer to a training image than 99% of test images"),
+        Show("nn_ratio", "nn ratio", "{:.3f}", "median nearest-train distance over the test set's"),
+    ),
 )
 def memorization_metric(ctx) -> dict:  # noqa: ANN001
     """Near-copies and distance ratio; draws the closest pairs when the context names a figure path."""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from mnistgan.metrics.neighbors import sq_dist_chunks
-from mnistgan.metrics.registry import register_metric
+from mnistgan.metrics.registry import Show, register_metric
 
 SIGMAS = np.logspace(-1, 0, 10)  # Goodfellow et al. 2014's grid
 CAVEAT = "Parzen estimates are unreliable in 784 dimensions and can misrank models (Theis et al. 2016)"
@@ -62,6 +62,10 @@ def to_unit(images: np.ndarray) -> np.ndarray:
     why_min="a Parzen window needs one kernel",
     uses_features=False,
     help="Parzen-window log-likelihood of the test set (Goodfellow et al. 2014 protocol; see Theis et al. 2016)",
+    show=(
+        Show("parzen", "parzen", "{:.1f}", "nats, see the caveat below", std="parzen_se"),
+        Show("parzen_sigma", "parzen sigma", "{:.3f}", "chosen on train[50000:51000]"),
+    ),
 )
 def parzen_metric(ctx) -> dict:  # noqa: ANN001
     """Goodfellow et al.'s protocol on the context's samples."""

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from mnistgan.metrics.neighbors import kth_nn_sq, sq_dist_chunks
-from mnistgan.metrics.registry import register_metric
+from mnistgan.metrics.registry import Show, register_metric
 
 K_PR = 3  # Kynkaanniemi et al. 2019
 K_DC = 5  # Naeem et al. 2020
@@ -57,6 +57,12 @@ def prdc(
     min_samples=K_PR + 1,
     why_min=f"each generated point needs its {K_PR}rd nearest other generated point, for recall",
     help="improved precision/recall (k=3) and density/coverage (k=5) in evaluator features",
+    show=(
+        Show("precision", "precision", "{:.4f}", "k=3, quality", column="precision ↑", column_fmt="{:.3f}"),
+        Show("recall", "recall", "{:.4f}", "k=3, diversity", column="recall ↑", column_fmt="{:.3f}"),
+        Show("density", "density", "{:.4f}", "k=5, about 1 for real data"),
+        Show("coverage", "coverage", "{:.4f}", "k=5, higher is better", column="coverage ↑", column_fmt="{:.3f}"),
+    ),
 )
 def pr_metric(ctx) -> dict:  # noqa: ANN001
     """Precision, recall, density and coverage against the test set."""

@@ -1,4 +1,6 @@
-"""The metric registry: `@register_metric` records each metric once, and the CLI's choices come from `METRICS`.
+"""The metric registry: `@register_metric` records each metric once, with how its numbers are shown, and
+everything else derives from `METRICS`: the CLI's choices and help, the `eval` table's rows (`table_rows`), the
+ablation table's columns (`table_columns`) and the metrics logged during training (`training_metrics`).
 
 A registered metric is a function of a `Context` (the sample and, computed once and shared, its evaluator features,
 class probabilities and the cached real-data statistics) that returns a flat dict of numbers.
@@ -14,6 +16,20 @@ from mnistgan.errors import UserError
 
 
 @dataclass(frozen=True)
+class Show:
+    """How one result key is displayed: its label and format in the `eval` table (with its std key, if any, and a
+    plain-words note), and its title and format as a column of the ablation table (None: not a column)."""
+
+    key: str
+    label: str
+    fmt: str
+    note: str
+    std: str | None = None
+    column: str | None = None
+    column_fmt: str | None = None
+
+
+@dataclass(frozen=True)
 class MetricSpec:
     """One registered metric: its function, the fewest samples it is defined for, and a line of help."""
 
@@ -25,6 +41,7 @@ class MetricSpec:
     help: str
     in_training: bool = False  # cheap enough to log during training (fd, score, digits)
     uses_features: bool = True  # reads the evaluator's outputs (parzen and memorization read pixels only)
+    show: tuple[Show, ...] = ()  # the keys shown in tables, in order
 
 
 METRICS: dict[str, MetricSpec] = {}
@@ -38,6 +55,7 @@ def register_metric(
     help: str,
     in_training: bool = False,
     uses_features: bool = True,
+    show: tuple[Show, ...] = (),
 ) -> Callable:
     """Decorator: register `fn(ctx) -> dict with exactly `keys`` under `name`; a duplicate name is a bug."""
 
@@ -51,7 +69,10 @@ def register_metric(
             raise ValueError(f"metric {name!r} needs result keys of its own, got {keys} (taken: {sorted(taken)})")
         if min_samples < 1:
             raise ValueError(f"min_samples of {name!r} must be >= 1")
-        METRICS[name] = MetricSpec(name, fn, tuple(keys), min_samples, why_min, help, in_training, uses_features)
+        if not {sh.key for sh in show} | {sh.std for sh in show if sh.std} <= set(keys):
+            raise ValueError(f"metric {name!r} shows keys it does not return")
+        spec = MetricSpec(name, fn, tuple(keys), min_samples, why_min, help, in_training, uses_features, tuple(show))
+        METRICS[name] = spec
         return fn
 
     return wrap
@@ -76,3 +97,23 @@ def check_sample_size(names: list[str], n: int) -> None:
         spec = METRICS[name]
         if n < spec.min_samples:
             raise UserError(f"metric {name!r} needs at least {spec.min_samples} samples ({spec.why_min}); got {n}")
+
+
+def table_rows() -> list[Show]:
+    """Every displayed key, metric by metric in registration order: the rows of the `eval` table."""
+    return [sh for spec in METRICS.values() for sh in spec.show]
+
+
+def table_columns() -> list[Show]:
+    """The displayed keys that are ablation-table columns, in the same order."""
+    return [sh for sh in table_rows() if sh.column is not None]
+
+
+def training_metrics() -> list[str]:
+    """The metrics cheap enough to log during training."""
+    return [name for name, spec in METRICS.items() if spec.in_training]
+
+
+def metrics_help() -> str:
+    """One line per metric, for --help."""
+    return "; ".join(f"{name}: {spec.help}" for name, spec in METRICS.items())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mnistgan.metrics.registry import register_metric
+from mnistgan.metrics.registry import Show, register_metric
 
 SPLITS = 10  # Salimans et al.'s protocol
 MODE_SHARE = 0.01  # a digit counts as covered when at least 1% of samples are classified as it
@@ -57,6 +57,17 @@ def digit_stats(logits: np.ndarray, reference: np.ndarray) -> dict:
     why_min=f"the score is averaged over {SPLITS} splits",
     help="classifier score exp(E KL(p(y|x) || p(y))), mean and std over 10 splits (higher is better, at most 10)",
     in_training=True,
+    show=(
+        Show(
+            "score",
+            "score",
+            "{:.3f}",
+            "higher is better, at most 10",
+            std="score_std",
+            column="score ↑",
+            column_fmt="{:.3f}",
+        ),
+    ),
 )
 def score_metric(ctx) -> dict:  # noqa: ANN001
     """{'score': mean, 'score_std': std}."""
@@ -71,6 +82,19 @@ def score_metric(ctx) -> dict:  # noqa: ANN001
     why_min="a histogram needs one sample",
     help="predicted-digit histogram, modes covered (>= 1% of samples), KL and TV to the test labels, confidence",
     in_training=True,
+    show=(
+        Show("modes", "modes", "{}", "digits with >= 1% of samples, of 10", column="modes ↑", column_fmt="{:.1f}"),
+        Show(
+            "digits_kl",
+            "digits KL",
+            "{:.4f}",
+            "to the test labels, lower is better",
+            column="KL ↓",
+            column_fmt="{:.4f}",
+        ),
+        Show("digits_tv", "digits TV", "{:.4f}", "to the test labels, lower is better"),
+        Show("confidence", "confidence", "{:.4f}", "mean top class probability"),
+    ),
 )
 def digits_metric(ctx) -> dict:  # noqa: ANN001
     """Digit histogram and its distances to the test set's label distribution."""

@@ -18,8 +18,8 @@ from mnistgan.config import TrainConfig
 from mnistgan.metrics.core import evaluate
 from mnistgan.metrics.evaluator import load_evaluator
 from mnistgan.metrics.reference import Reference
+from mnistgan.metrics.registry import training_metrics
 
-IN_TRAINING = ["fd", "score", "digits"]
 EVAL_NOISE_SEED = 2**31 - 2  # the same noise at every evaluation, so the curve shows the generator changing
 _REFERENCES: dict[str, Reference] = {}
 
@@ -40,7 +40,7 @@ def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: 
     was_training = generator.training
     images = generate(generator.eval(), config, config.eval_samples, seed=EVAL_NOISE_SEED)
     generator.train(was_training)
-    result = evaluate(images, IN_TRAINING, 0, reference.evaluator, reference)
+    result = evaluate(images, training_metrics(), 0, reference.evaluator, reference)
     row = {"step": step, **result["metrics"], "n": len(images), "eval_seconds": time.perf_counter() - t0}
     with open(Path(out_dir) / "metrics.jsonl", "a") as handle:  # a resumed run has cut rows past its checkpoint
         handle.write(json.dumps(row) + "\n")
