@@ -28,6 +28,7 @@ import numpy as np
 from mnistgan.config import PRESETS, preset_config
 from mnistgan.errors import NonFiniteError, UserError
 from mnistgan.files import atomic_write_text, save_figure
+from mnistgan.rundir import RESUME
 
 RESULT = "result.json"
 CLAIM = "running.pid"  # present while a process trains or scores the run
@@ -69,7 +70,7 @@ def default_train(spec: RunSpec) -> None:
 
     config = preset_config(spec.preset, seed=spec.seed, steps=spec.steps, threads=spec.threads)
     run_dir = Path(spec.run_dir)
-    resume = (run_dir / "resume.pt").is_file()  # a run killed before its first checkpoint starts again
+    resume = (run_dir / RESUME).is_file()  # a run killed before its first checkpoint starts again
     train(config, run_dir, resume=resume, overwrite=not resume, quiet=True)
 
 
@@ -142,7 +143,7 @@ def _run_claimed(spec: RunSpec, train_fn: TrainFn, eval_fn: EvalFn) -> dict[str,
 
     torch.set_num_threads(spec.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
-    resumed = (run_dir / "resume.pt").is_file()
+    resumed = (run_dir / RESUME).is_file()
     t0 = time.perf_counter()
     result: dict[str, Any] = {**asdict(spec), "resumed": resumed}
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mnistgan.config import DEVICES, PRESETS, RESUME_MUTABLE, TrainConfig, load_config, preset_config
 from mnistgan.errors import Interrupted, NonFiniteError, UserError
+from mnistgan.rundir import CONFIG
 
 
 def _int_at_least(minimum: int, what: str):  # noqa: ANN202 - returns an argparse type function
@@ -134,7 +135,7 @@ def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
         raise UserError("--resume continues a run and --overwrite replaces it: give one")
     if args.out is not None and Path(args.out).absolute() != Path(args.resume).absolute():
         raise UserError(f"--out cannot be used with --resume: the run stays in {args.resume}")
-    saved = load_config(Path(args.resume) / "config.json")
+    saved = load_config(Path(args.resume) / CONFIG)
     flags = {field: flag for flag, field, _, _ in TRAIN_FLAGS} | {"preset": "--preset"}
     given = {k: v for k, v in overrides.items() if v is not None} | ({"preset": args.preset} if args.preset else {})
     for field, value in given.items():
@@ -146,7 +147,7 @@ def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
     try:
         return dataclasses.replace(saved, **{k: v for k, v in given.items() if k in RESUME_MUTABLE}).validate()
     except UserError as err:
-        raise UserError(f"{Path(args.resume) / 'config.json'}: {err}") from None
+        raise UserError(f"{Path(args.resume) / CONFIG}: {err}") from None
 
 
 def add_sample(sub: argparse._SubParsersAction) -> None:

@@ -25,6 +25,7 @@ from mnistgan.memory import check_fits
 from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_metrics
 from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
 from mnistgan.metrics.registry import check_sample_size, table_rows
+from mnistgan.rundir import EVAL, MEMORIZATION_PNG, SNAPSHOT
 
 DEFAULT_N = 10_000  # the protocol: 10,000 samples against the 10,000 test images
 REAL_POOL = 50_000  # the reference row draws from train[:50000]; train[50000:] holds the Parzen validation images
@@ -166,7 +167,7 @@ def load_target(target: Path, n: int | None = None, seed: int = 0) -> Target:
     target = Path(target)
     if not target.exists():
         raise UserError(f"{target} does not exist (pass a run directory, a .safetensors, .npz, .npy or PNG folder)")
-    if target.is_dir() and (target / "generator.safetensors").is_file() or target.suffix == ".safetensors":
+    if target.is_dir() and (target / SNAPSHOT).is_file() or target.suffix == ".safetensors":
         from mnistgan.sample import generate, load_generator
 
         generator, config, step = load_generator(target)
@@ -295,7 +296,7 @@ def run_eval(
     }
     outputs = [Path(json_out)] if json_out else []
     if tgt is not None and tgt.kind == "run" and not not_written:
-        outputs.append(Path(target) / "eval.json")
+        outputs.append(Path(target) / EVAL)
     written = []
     for path in outputs:
         try:
@@ -308,5 +309,5 @@ def run_eval(
     record["written"] = written
     record["not_written"] = not_written
     if model is not None and "memorization" in names and figure_dir is not None:
-        record["written"].append(str(Path(figure_dir) / "memorization.png"))
+        record["written"].append(str(Path(figure_dir) / MEMORIZATION_PNG))
     return record

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from mnistgan.errors import UserError  # noqa: E402
 from mnistgan.files import save_figure  # noqa: E402
-from mnistgan.rundir import read_jsonl  # noqa: E402, F401 - plots read the run only through rundir
+from mnistgan.rundir import DIGITS_PNG, LOSSES_PNG, METRICS, METRICS_PNG, STATS, read_jsonl  # noqa: E402
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -112,15 +112,15 @@ def _complete(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
 def plot_run(run_dir: Path) -> list[Path]:
     """Redraw every figure that the run's JSONL files support; return the paths written."""
     run_dir = Path(run_dir)
-    rows = _complete(read_jsonl(run_dir / "stats.jsonl"), STATS_KEYS)
+    rows = _complete(read_jsonl(run_dir / STATS), STATS_KEYS)
     if not rows:
-        raise UserError(f"{run_dir / 'stats.jsonl'} has no rows to plot (each needs {', '.join(STATS_KEYS)})")
-    written = [run_dir / "losses.png"]
+        raise UserError(f"{run_dir / STATS} has no rows to plot (each needs {', '.join(STATS_KEYS)})")
+    written = [run_dir / LOSSES_PNG]
     plot_losses(rows, written[0])
-    metric_rows = read_jsonl(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").is_file() else []
+    metric_rows = read_jsonl(run_dir / METRICS) if (run_dir / METRICS).is_file() else []
     metric_rows = _complete(metric_rows, METRIC_KEYS)
     if metric_rows:
-        written += [run_dir / "metrics.png", run_dir / "digits.png"]
+        written += [run_dir / METRICS_PNG, run_dir / DIGITS_PNG]
         plot_metrics(metric_rows, written[-2])
         plot_digits(metric_rows, written[-1])
     return written

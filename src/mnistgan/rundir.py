@@ -29,10 +29,16 @@ RESUME = "resume.pt"
 PROGRESS = "progress"
 PROGRESS_GIF = "progress.gif"
 EVAL = "eval.json"
+LOSSES_PNG = "losses.png"  # drawn from stats.jsonl
+METRICS_PNG = "metrics.png"  # ... and these two from metrics.jsonl
+DIGITS_PNG = "digits.png"
+SAMPLES_PNG = "samples_15x15.png"  # the tutorial's 15x15 grid and its single sample
+SAMPLE_PNG = "sample.png"
+MEMORIZATION_PNG = "memorization.png"  # written by `eval`
 LOCK = ".lock"
 # Every file a run writes; --overwrite removes exactly these (and the progress frames), nothing else.
-RUN_FILES = (CONFIG, STATS, METRICS, SNAPSHOT, RESUME, PROGRESS_GIF, EVAL, "losses.png", "metrics.png")
-RUN_FILES += ("digits.png", "samples_15x15.png", "sample.png", "memorization.png")
+RUN_FILES = (CONFIG, STATS, METRICS, SNAPSHOT, RESUME, PROGRESS_GIF, EVAL, LOSSES_PNG, METRICS_PNG, DIGITS_PNG)
+RUN_FILES += (SAMPLES_PNG, SAMPLE_PNG, MEMORIZATION_PNG)
 _FRAME = re.compile(r"^step_\d+\.png$")
 _TEMP = re.compile(r"^.+\.(\d+)\.tmp(\.[^.]*)?$")  # files.temp_path: <stem>.<pid>.tmp<suffix>
 
@@ -164,6 +170,12 @@ class RunLock:
                 pass
             os.close(self._fd)
             self._fd = None
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    """Append one row to a JSONL log (a resumed run has cut the rows past its checkpoint first)."""
+    with open(path, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
 
 
 def read_jsonl(path: Path) -> list[dict]:

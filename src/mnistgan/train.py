@@ -33,6 +33,8 @@ from mnistgan.rundir import (
     PROGRESS,
     PROGRESS_GIF,
     RESUME,
+    SAMPLE_PNG,
+    SAMPLES_PNG,
     SNAPSHOT,
     STATS,
     RunLock,
@@ -271,8 +273,8 @@ def train(
 
         # Final figures: the tutorial's single sample and 15x15 grid, the progress GIF, the loss plot.
         samples = generate(G_sample.eval(), config, 225, seed=config.seed)
-        save_png(make_grid(samples, nrow=15), out_dir / "samples_15x15.png", scale=2)
-        save_png(samples[0], out_dir / "sample.png", scale=8)
+        save_png(make_grid(samples, nrow=15), out_dir / SAMPLES_PNG, scale=2)
+        save_png(samples[0], out_dir / SAMPLE_PNG, scale=8)
         save_gif(progress_frames(out_dir), out_dir / PROGRESS_GIF)
         plots.plot_run(out_dir)
     return out_dir

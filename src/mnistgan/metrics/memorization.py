@@ -19,6 +19,7 @@ import numpy as np
 from mnistgan.files import save_figure
 from mnistgan.metrics.neighbors import nearest_sq
 from mnistgan.metrics.registry import Show, register_metric
+from mnistgan.rundir import MEMORIZATION_PNG
 
 COPY_QUANTILE = 0.01  # near-copy threshold: this quantile of test-to-train nearest distances
 PAIRS = 16  # closest pairs drawn in the figure
@@ -88,5 +89,5 @@ def memorization_metric(ctx) -> dict:  # noqa: ANN001
     """Near-copies and distance ratio; draws the closest pairs when the context names a figure path."""
     dist, idx = nearest_train(ctx.images, ctx.ref.train_images, ctx.exclude_train)
     if ctx.figure_dir is not None:
-        plot_pairs(ctx.images, dist, idx, ctx.ref.train_images, Path(ctx.figure_dir) / "memorization.png")
+        plot_pairs(ctx.images, dist, idx, ctx.ref.train_images, Path(ctx.figure_dir) / MEMORIZATION_PNG)
     return memorization_stats(dist, ctx.ref.test_nn_dist)

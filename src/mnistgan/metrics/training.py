@@ -8,7 +8,6 @@ like 1/n); the curve is for watching a run, the final number comes from `mnistga
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from mnistgan.metrics.core import evaluate
 from mnistgan.metrics.evaluator import load_evaluator
 from mnistgan.metrics.reference import Reference
 from mnistgan.metrics.registry import training_metrics
+from mnistgan.rundir import METRICS, append_jsonl
 
 EVAL_NOISE_SEED = 2**31 - 2  # the same noise at every evaluation, so the curve shows the generator changing
 _REFERENCES: dict[str, Reference] = {}
@@ -42,6 +42,5 @@ def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: 
     generator.train(was_training)
     result = evaluate(images, training_metrics(), 0, reference.evaluator, reference)
     row = {"step": step, **result["metrics"], "n": len(images), "eval_seconds": time.perf_counter() - t0}
-    with open(Path(out_dir) / "metrics.jsonl", "a") as handle:  # a resumed run has cut rows past its checkpoint
-        handle.write(json.dumps(row) + "\n")
+    append_jsonl(Path(out_dir) / METRICS, row)
     return row
