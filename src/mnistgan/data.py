@@ -33,12 +33,23 @@ FILES = {
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Where an MNIST-format dataset comes from and how its files are checked."""
+    """A dataset: where its files come from and how they are checked, the shape of one sample, and what a "mode"
+    is for it (what mode collapse is measured over) and what scores the modes of generated samples."""
 
     name: str
     mirrors: tuple[str, ...] = ()  # base URLs tried in order; empty for the bundled copy
     gz_sha256: tuple[tuple[str, str], ...] = ()  # SHA-256 of each downloaded .gz file, as its mirrors serve it
     raw_sha256: tuple[tuple[str, str], ...] = ()  # SHA-256 of each decompressed file (bundled MNIST)
+    shape: tuple[int, ...] = (28, 28)  # one sample as stored (height, width of a grayscale image)
+    modes: str = "the 10 classes"  # what mode collapse is counted over
+    n_modes: int = 10
+    scored_by: str | None = None  # what reads the modes of generated samples: "mnist-evaluator", or None (none ships)
+
+    def check_images(self, images: np.ndarray, where: str) -> None:
+        """UserError unless images are uint8 of shape (N, *shape)."""
+        if images.ndim != 1 + len(self.shape) or images.shape[1:] != self.shape or images.dtype != np.uint8:
+            want = ", ".join(map(str, self.shape))
+            raise UserError(f"{where}: images must be uint8 of shape (N, {want}), found {images.dtype} {images.shape}")
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -50,6 +61,8 @@ DATASETS: dict[str, DatasetSpec] = {
             ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
             ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
         ),
+        modes="the 10 digits",
+        scored_by="mnist-evaluator",  # the shipped classifier (metrics/evaluator.py) reads each sample's digit
     ),
     "fashion-mnist": DatasetSpec(
         name="fashion-mnist",
@@ -152,7 +165,8 @@ def _load_cached(folder_str: str, split: str, dataset: str | None) -> tuple[np.n
     if split not in ("train", "test"):
         raise UserError(f"split must be 'train' or 'test', got {split!r}")
     folder = Path(folder_str)
-    checks = dict(DATASETS[dataset].raw_sha256) if dataset else {}
+    spec = DATASETS[dataset] if dataset else DATASETS["mnist"]  # a --data-dir folder holds MNIST-format files
+    checks = dict(spec.raw_sha256) if dataset else {}
     arrays = []
     for kind in ("images", "labels"):
         stem = FILES[(split, kind)]
@@ -161,8 +175,7 @@ def _load_cached(folder_str: str, split: str, dataset: str | None) -> tuple[np.n
             raise UserError(f"{folder}: missing {stem} (or {stem}.gz); an MNIST-format folder holds the four files")
         arrays.append(read_idx(path, checks.get(stem)))
     images, labels = arrays
-    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-        raise UserError(f"{folder}: images must be uint8 of shape (N, 28, 28), found {images.dtype} {images.shape}")
+    spec.check_images(images, str(folder))
     if labels.ndim != 1 or len(labels) != len(images):
         raise UserError(f"{folder}: {len(images)} images but labels of shape {labels.shape}")
     images.setflags(write=False)

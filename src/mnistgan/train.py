@@ -20,7 +20,7 @@ from mnistgan.adam import make_optimizers
 from mnistgan.checkpoint import load_resume, rng_state, save_resume, save_snapshot, saved_config, set_rng_state
 from mnistgan.clusters import image_clusters
 from mnistgan.config import TrainConfig, load_config, resume_changes, save_config
-from mnistgan.data import Batcher, load_split
+from mnistgan.data import DATASETS, Batcher, load_split
 from mnistgan.ema import EMA
 from mnistgan.errors import Interrupted, NonFiniteError, UserError, warn
 from mnistgan.memory import check_fits
@@ -111,6 +111,9 @@ def train(
     else:
         check_new_run_dir(out_dir, overwrite)
         start = 0
+    spec = DATASETS.get(config.dataset) if config.data_dir is None else None
+    if config.eval_every and spec is not None and spec.scored_by is None:
+        warn(f"--eval-every scores with the MNIST evaluator, which cannot read {spec.name}'s {spec.modes}")
     smaller = "choose smaller z_dim, g_hidden, d_hidden or conv_channels"
     check_fits(network_bytes(config), "networks of this size", smaller)
     device = resolve_device(config.device)
