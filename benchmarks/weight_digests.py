@@ -55,8 +55,12 @@ def main() -> int:
         args.out.write_text(json.dumps(digests, indent=2) + "\n")
     if args.check:
         want = json.loads(args.check.read_text())
-        bad = [n for n in digests if want.get(n) != digests[n]]
-        print("all digests match" if not bad else f"changed: {', '.join(bad)}")
+        bad = [n for n in digests if n in want and want[n] != digests[n]]
+        new = [n for n in digests if n not in want]
+        print(
+            ("all digests match" if not bad else f"changed: {', '.join(bad)}")
+            + (f"; new: {', '.join(new)}" * bool(new))
+        )
         return 1 if bad else 0
     return 0
 

@@ -42,9 +42,10 @@ def test_dry_run_prints_resolved_config(capsys: pytest.CaptureFixture[str]) -> N
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--steps", "0"], "--steps: expected a positive integer, got 0"),
-        (["train", "--batch-size", "ten"], "--batch-size: expected a positive integer, got 'ten'"),
-        (["train", "--lr-g", "nan"], "--lr-g: expected a positive finite number"),
+        (["train", "--steps", "0"], "steps must be a positive integer, got 0"),
+        (["train", "--batch-size", "ten"], "--batch-size: expected an integer, got 'ten'"),
+        (["train", "--lr-g", "nan"], "lr_g must be a positive finite number, got nan"),
+        (["train", "--eval-samples", "0", "--dry-run"], "eval_samples must be a positive integer, got 0"),
         (["train", "--preset", "nope", "--dry-run"], "unknown preset 'nope'; valid presets: tutorial"),
         (["train", "--device", "tpu", "--dry-run"], "device must be one of auto, cpu, cuda, got 'tpu'"),
         (["train", "--beta1", "1.5", "--dry-run"], "beta1 must be in [0, 1), got 1.5"),
@@ -120,3 +121,27 @@ def test_console_entry_point_exit_code() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("mnistgan train: error: unknown preset 'nope'")
+
+
+def test_every_config_field_is_a_flag_with_its_reason_as_help(capsys) -> None:
+    import dataclasses
+
+    from mnistgan.cli import train_fields
+    from mnistgan.config import TrainConfig
+
+    docs = {doc.name: doc for doc in train_fields()}
+    assert set(docs) == {f.name for f in dataclasses.fields(TrainConfig)} - {"preset", "extra"}
+    assert all(doc.help and doc.section for doc in docs.values()), [n for n, d in docs.items() if not d.help]
+    assert docs["steps"].help == "tutorial: 70,000 iterations" and docs["steps"].section == "Objective and optimisation"
+    assert docs["clusters"].help.endswith("unconditional to its user, no labels used")  # a comment over two lines
+    code, out, _ = _run(["train", "--adam-eps", "1e-7", "--clusters", "3", "--dry-run"], capsys)
+    assert code == 0 and (json.loads(out)["adam_eps"], json.loads(out)["clusters"]) == (1e-7, 3)
+    code, out, _ = _run(["train", "--help"], capsys)
+    assert "Generator remedies:" in out and "--checkpoint-seconds" in out and "(default: 70000)" in out
+
+
+def test_retired_config_keys_still_load(tmp_path: Path) -> None:
+    from mnistgan.config import TrainConfig, load_config
+
+    (tmp_path / "config.json").write_text(json.dumps({**TrainConfig().to_dict(), "simultaneous": True}))
+    assert load_config(tmp_path / "config.json") == TrainConfig()

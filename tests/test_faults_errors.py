@@ -128,7 +128,7 @@ def test_eval_of_bad_arrays(run10: Path, tmp_path: Path, capsys) -> None:
         "objects.npz": "holds Python objects (dtype object), not pixel values",
         "torn.npz": "not a complete .npz archive",
         "torn.npy": "truncated: shape (20, 28, 28) needs 15680 bytes",
-        "random.npy": "cannot read",
+        "random.npy": "not a valid .npy array header",
     }
     for name, message in cases.items():
         code, _, err = _run(["eval", str(tmp_path / name), "--metrics", "digits"], capsys)

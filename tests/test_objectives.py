@@ -39,7 +39,7 @@ def test_hinge_wgan_rpgan_closed_forms():
     assert g_loss_fn("rpgan")(R, F_) == g_loss_rpgan(R, F_)
     assert g_loss_fn("hinge")(R, F_) == g_loss_hinge(F_)
     with pytest.raises(UserError, match="valid losses"):
-        d_loss_fn("lsgan")
+        d_loss_fn("bogus")
 
 
 def test_feature_matching_closed_form_and_gradient_only_to_fake():

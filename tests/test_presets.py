@@ -274,7 +274,8 @@ def test_conv_discriminator_is_built(tiny_data_dir: Path) -> None:
         ({"ema_beta": 1.0}, "ema_beta must be in"),
         ({"n_critic": 0}, "n_critic must be a positive integer"),
         ({"gp_weight": -1.0}, "gp_weight must be a finite number >= 0"),
-        ({"loss": "lsgan"}, "loss must be one of nsgan, hinge, wgan, rpgan"),
+        ({"loss": "lsgan2"}, "loss must be one of nsgan, hinge, wgan, rpgan, lsgan, got .lsgan2."),
+        ({"arch": "vit"}, "arch must be one of mlp, conv, got .vit."),
     ],
 )
 def test_remedy_settings_are_validated(overrides: dict, message: str) -> None:

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from mnistgan.config import DEVICES, PRESETS, RESUME_MUTABLE, TrainConfig, load_config, preset_config
+from mnistgan.config import PRESETS, RESUME_MUTABLE, TrainConfig, field_docs, load_config, preset_config
 from mnistgan.errors import Interrupted, NonFiniteError, UserError
 from mnistgan.rundir import CONFIG
 
@@ -43,60 +43,46 @@ def _positive_float(text: str) -> float:
     return value
 
 
-# Flags of `train` that override a TrainConfig field: (flag, field, type, help).
-TRAIN_FLAGS = [
-    ("--steps", "steps", _positive_int, "training steps (tutorial: 70000)"),
-    ("--batch-size", "batch_size", _positive_int, "images per batch (tutorial: 128)"),
-    ("--seed", "seed", _nonneg_int, "random seed; same seed and device give the same weights"),
-    ("--device", "device", str, f"one of {', '.join(DEVICES)}"),
-    ("--lr-g", "lr_g", _positive_float, "generator Adam learning rate (tutorial: 2e-4)"),
-    ("--lr-d", "lr_d", _positive_float, "discriminator Adam learning rate (tutorial: 2e-4)"),
-    ("--beta1", "beta1", float, "Adam beta1 (tutorial: 0.9)"),
-    ("--beta2", "beta2", float, "Adam beta2 (tutorial: 0.999)"),
-    ("--z-dim", "z_dim", _positive_int, "noise dimensions (tutorial: 100)"),
-    ("--g-hidden", "g_hidden", _positive_int, "generator hidden units (tutorial: 256)"),
-    ("--d-hidden", "d_hidden", _positive_int, "discriminator hidden units (tutorial: 256)"),
-    ("--noise", "noise", str, "uniform (tutorial: U(-1, 1)) or normal"),
-    ("--dataset", "dataset", str, "mnist (bundled), fashion-mnist or kmnist (downloaded on first use)"),
-    ("--data-dir", "data_dir", str, "folder of MNIST-format IDX files to train on instead"),
-    ("--threads", "threads", _nonneg_int, "CPU threads (0: torch's default, one per physical core)"),
-    ("--log-every", "log_every", _positive_int, "steps between stats.jsonl rows"),
-    ("--print-every", "print_every", _positive_int, "steps between the tutorial's loss lines"),
-    ("--snapshot-every", "snapshot_every", _positive_int, "steps between fixed-noise progress grids"),
-    ("--checkpoint-every", "checkpoint_every", _positive_int, "steps between checkpoints (default 10000)"),
-    ("--checkpoint-seconds", "checkpoint_seconds", float, "also checkpoint when this many seconds passed (default 60)"),
-    ("--eval-every", "eval_every", _nonneg_int, "steps between in-training metrics (0: off)"),
-    ("--compile", "compile", bool, "torch.compile G and D for the autograd engine (GPU, conv nets; not the MLP)"),
-    # Mode-collapse remedies (issue 4); booleans take --flag / --no-flag.
-    ("--arch", "arch", str, "mlp (tutorial) or conv (DCGAN-style)"),
-    ("--loss", "loss", str, "nsgan (tutorial), hinge, wgan or rpgan"),
-    ("--conv-channels", "conv_channels", _positive_int, "conv width c (default 32)"),
-    ("--conditional", "conditional", bool, "class-conditional G and projection D"),
-    ("--spectral-norm", "spectral_norm", bool, "spectral normalisation on every D layer"),
-    ("--mbstd", "mbstd", bool, "minibatch standard deviation feature in D"),
-    ("--mbstd-group", "mbstd_group", _positive_int, "mbstd group size (default 4)"),
-    ("--minibatch-disc", "minibatch_disc", bool, "minibatch discrimination in D (MLP only)"),
-    ("--pack", "pack", _positive_int, "PacGAN: samples per D input (default 1)"),
-    ("--n-critic", "n_critic", _positive_int, "D steps per G step (default 1)"),
-    ("--gp-weight", "gp_weight", float, "WGAN-GP penalty weight (0: off)"),
-    ("--r1-gamma", "r1_gamma", float, "R1 penalty gamma (0: off)"),
-    ("--r2-gamma", "r2_gamma", float, "R2 penalty gamma (0: off)"),
-    ("--feature-matching", "feature_matching", bool, "G matches D's mean features (Salimans et al. 2016)"),
-    ("--unroll-steps", "unroll_steps", _nonneg_int, "unrolled D steps for G's loss (0: off)"),
-    ("--mode-seeking", "mode_seeking", float, "MSGAN weight: G pays for mapping distinct z to one image (0: off)"),
-    ("--ema-beta", "ema_beta", float, "EMA of G's weights for sampling (0: off; e.g. 0.999)"),
-]
+def _number(kind: type):  # noqa: ANN202 - returns an argparse type function
+    """An argparse type for int or float flags: the value's range is checked by TrainConfig.validate."""
+
+    def parse(text: str) -> int | float:
+        try:
+            return kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+
+    return parse
+
+
+# The config fields `train` takes as flags: every TrainConfig field but these (preset is its own flag).
+NOT_FLAGS = ("preset", "extra")
+
+
+def train_fields() -> list:
+    """TrainConfig's fields that are `train` flags (config.field_docs: type, default, help, group)."""
+    return [doc for doc in field_docs() if doc.name not in NOT_FLAGS]
+
+
+def flag_of(field: str) -> str:
+    """--lr-g for lr_g."""
+    return "--" + field.replace("_", "-")
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:
     """`mnistgan train`."""
     p = sub.add_parser("train", help="train a GAN and write its run directory")
     p.add_argument("--preset", default=None, help=f"one of {', '.join(PRESETS)} (default: tutorial)")
-    for flag, field, kind, text in TRAIN_FLAGS:
-        if kind is bool:
-            p.add_argument(flag, dest=field, action=argparse.BooleanOptionalAction, default=None, help=text)
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for doc in train_fields():  # one flag per config field, grouped by its section, its comment as help
+        group = groups.setdefault(doc.section, p.add_argument_group(doc.section or None))
+        text = f"{doc.help} (default: {doc.default})"
+        if doc.kind == "bool":
+            group.add_argument(flag_of(doc.name), dest=doc.name, action=argparse.BooleanOptionalAction, help=text)
         else:
-            p.add_argument(flag, dest=field, type=kind, default=None, help=text)
+            kind = {"int": _number(int), "float": _number(float)}.get(doc.kind, str)
+            group.add_argument(flag_of(doc.name), dest=doc.name, type=kind, default=None, help=text)
     p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<preset>-seed<seed>)")
     p.add_argument("--resume", type=Path, default=None, metavar="DIR", help="continue the run in DIR to its steps")
     p.add_argument("--overwrite", action="store_true", help="replace the run --out already holds (its files only)")
@@ -107,7 +93,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Resolve the config (a new run's, or the resumed run's own with the flags that may change), then train."""
-    overrides = {field: getattr(args, field) for _, field, _, _ in TRAIN_FLAGS}
+    overrides = {doc.name: getattr(args, doc.name) for doc in train_fields()}
     if overrides["data_dir"] is not None:
         overrides["data_dir"] = str(Path(overrides["data_dir"]).absolute())  # resumable from any directory
     if args.resume is not None:
@@ -136,7 +122,7 @@ def _resume_config(args: argparse.Namespace, overrides: dict) -> TrainConfig:
     if args.out is not None and Path(args.out).absolute() != Path(args.resume).absolute():
         raise UserError(f"--out cannot be used with --resume: the run stays in {args.resume}")
     saved = load_config(Path(args.resume) / CONFIG)
-    flags = {field: flag for flag, field, _, _ in TRAIN_FLAGS} | {"preset": "--preset"}
+    flags = {doc.name: flag_of(doc.name) for doc in train_fields()} | {"preset": "--preset"}
     given = {k: v for k, v in overrides.items() if v is not None} | ({"preset": args.preset} if args.preset else {})
     for field, value in given.items():
         if field not in RESUME_MUTABLE and value != getattr(saved, field):

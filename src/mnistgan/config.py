@@ -46,13 +46,12 @@ class TrainConfig:
     loss: str = "nsgan"  # tutorial: D on -log D(x) - log(1 - D(G(z))), G on non-saturating -log D(G(z)); any name in
     # objectives.LOSSES (nsgan, hinge, wgan, rpgan, lsgan)
     lr_g: float = 2e-4  # tutorial: Adam, learning rate 2e-4, for both networks
-    lr_d: float = 2e-4
+    lr_d: float = 2e-4  # tutorial: the same 2e-4 for D
     beta1: float = 0.9  # tutorial uses tf.train.AdamOptimizer's defaults: beta1 0.9
     beta2: float = 0.999  # ... beta2 0.999
     adam_eps: float = 1e-8  # ... epsilon 1e-8 (torch's default too)
     batch_size: int = 128  # tutorial: 128 real images and 128 noise vectors a step
     steps: int = 70_000  # tutorial: 70,000 iterations
-    simultaneous: bool = True  # tutorial: one sess.run updates D and G from the same batch and z
     n_critic: int = 1  # D updates per G update; 1 as in the tutorial, 5 for WGAN-GP (Gulrajani et al. 2017)
     gp_weight: float = 0.0  # WGAN-GP lambda (paper: 10); 0 is off
     r1_gamma: float = 0.0  # R1 penalty on real data, weight gamma / 2 (Mescheder et al. 2018); 0 is off
@@ -79,7 +78,7 @@ class TrainConfig:
     checkpoint_every: int = 10_000  # full resume state every N steps (a few MB, cheap next to 10k steps) ...
     checkpoint_seconds: float = 60.0  # ... and whenever this much time passed since the last one, so a kill loses at
     # most about a minute of training on any preset and device; 0: steps only
-    eval_every: int = 0  # 0: no metrics during training (set by the evaluation issue's flag)
+    eval_every: int = 0  # steps between in-training metrics (fd, score, digit shares: metrics.jsonl); 0 is off
     eval_samples: int = 2_000  # samples per in-training evaluation: a few seconds on CPU
 
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into config.json
@@ -161,6 +160,7 @@ class TrainConfig:
         if not isinstance(values, dict):
             raise UserError(f"a config is a JSON object of settings, got a {type(values).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k not in RETIRED}
         unknown = sorted(set(values) - set(fields))
         if unknown:
             raise UserError(f"unknown config keys {unknown}; valid keys: {sorted(fields)}")
@@ -170,6 +170,57 @@ class TrainConfig:
                 want = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
                 raise UserError(f"config key {name} must be {want}, got {value!r}")
         return cls(**values)
+
+
+# Keys older runs wrote that no longer mean anything; dropped when read. simultaneous: D and G always update from one
+# forward, as the tutorial's single sess.run does (step.py); there was never another mode.
+RETIRED = ("simultaneous",)
+
+
+@dataclass(frozen=True)
+class FieldDoc:
+    """One TrainConfig field as the CLI shows it: read from this file's source, so the comment beside a default
+    is its flag's help and the section comment above it is its flag's group."""
+
+    name: str
+    kind: str  # the annotation: int, float, bool, str, str | None, dict[str, Any]
+    default: Any
+    help: str
+    section: str
+
+
+def field_docs() -> list[FieldDoc]:
+    """Every TrainConfig field with its type, default, help (the reason beside it) and section, in order."""
+    import inspect
+    import re
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    docs: dict[str, list[str]] = {}
+    sections: dict[str, str] = {}
+    section, last, blank = "", None, True
+    for line in inspect.getsource(TrainConfig).splitlines()[2:]:
+        stripped = line.strip()
+        field_match = re.match(r"^(\w+): [^=]+?(?: = .*?)?(?:  # (.*))?$", stripped)
+        if not stripped:
+            blank, last = True, None
+        elif stripped.startswith("#"):
+            text = stripped.lstrip("#").strip()
+            if blank:
+                section = text.rstrip(".")
+            elif last is not None:
+                docs[last].append(text)
+            blank = False
+        elif field_match and field_match.group(1) in defaults:
+            last = field_match.group(1)
+            docs[last] = [field_match.group(2) or ""]
+            sections[last] = section
+            blank = False
+        else:
+            blank, last = False, None
+    return [
+        FieldDoc(n, kinds[n], defaults[n], " ".join(docs.get(n, [""])).strip(), sections.get(n, "")) for n in defaults
+    ]
 
 
 # What each annotation of TrainConfig admits in JSON (an int is a valid float; a bool is not an int here).
