@@ -108,3 +108,17 @@ def test_batcher_is_without_replacement_and_deterministic() -> None:
 def test_batcher_rejects_batch_larger_than_data() -> None:
     with pytest.raises(UserError, match="larger than the dataset"):
         Batcher(np.zeros((3, 28, 28), np.uint8), batch_size=4, seed=0, device=torch.device("cpu"))
+
+
+def test_a_dataset_is_one_registry_entry(monkeypatch) -> None:
+    def make(split: str) -> tuple[np.ndarray, np.ndarray]:
+        n = 300 if split == "train" else 100
+        return np.full((n, 28, 28), 7, np.uint8), np.arange(n) % 4
+
+    spec = DatasetSpec("sevens", modes="4 made-up classes", n_modes=4, loader=make)
+    monkeypatch.setitem(DATASETS, "sevens", spec)
+    images, labels = load_split("test", "sevens")
+    assert images.shape == (100, 28, 28) and int(images.max()) == 7 and labels.max() == 3
+    monkeypatch.setitem(DATASETS, "bad", DatasetSpec("bad", loader=lambda split: (np.zeros((2, 3)), np.zeros(2))))
+    with pytest.raises(UserError, match=r"dataset bad: images must be uint8 of shape \(N, 28, 28\)"):
+        load_split("train", "bad")

@@ -11,6 +11,7 @@ import os
 import shutil
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -44,6 +45,9 @@ class DatasetSpec:
     modes: str = "the 10 classes"  # what mode collapse is counted over
     n_modes: int = 10
     scored_by: str | None = None  # what reads the modes of generated samples: "mnist-evaluator", or None (none ships)
+    # How to make a split when the data is not four IDX files (a synthetic or derived dataset): split -> (samples,
+    # labels), samples uint8 of shape (N, *shape); None: read the IDX files (bundled, downloaded or --data-dir).
+    loader: Callable[[str], tuple[np.ndarray, np.ndarray]] | None = None
 
     def check_images(self, images: np.ndarray, where: str) -> None:
         """UserError unless images are uint8 of shape (N, *shape)."""
@@ -155,7 +159,14 @@ def dataset_dir(dataset: str = "mnist", data_dir: str | Path | None = None) -> P
 def load_split(
     split: str = "train", dataset: str = "mnist", data_dir: str | Path | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, 28, 28) uint8 and labels (N,) uint8 of a split ("train" or "test")."""
+    """Samples (N, *shape) uint8 (MNIST: (N, 28, 28)) and labels (N,) of a split ("train" or "test")."""
+    spec = DATASETS.get(dataset)
+    if data_dir is None and spec is not None and spec.loader is not None:
+        if split not in ("train", "test"):
+            raise UserError(f"split must be 'train' or 'test', got {split!r}")
+        samples, labels = spec.loader(split)
+        spec.check_images(samples, f"dataset {dataset}")
+        return samples, labels
     folder = dataset_dir(dataset, data_dir)
     return _load_cached(str(folder.resolve()), split, dataset if data_dir is None else None)
 
