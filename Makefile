@@ -29,7 +29,7 @@ bench: setup
 notebook: setup
 	$(PY) notebooks/build.py strip && $(PY) notebooks/build.py export
 
-# Mutation testing of the core (issue 21, docs/mutation.md): mutmut, one group of modules at a time, each against
+# Mutation testing of the core (docs/mutation.md): mutmut, one group of modules at a time, each against
 # its fast test files, in build/mutation/<group>/. Slow (hours for every group on 2 cores); not part of `make test`.
 # `make mutation GROUPS="ema losses"` runs some groups; MUTATION_ARGS="--max-children 2" tests two mutants at once.
 GROUPS ?=

@@ -1,4 +1,4 @@
-"""Mutation testing of the core modules with mutmut 3 (issue 21): `make mutation` or `python mutation/run.py GROUP...`.
+"""Mutation testing of the core modules with mutmut 3: `make mutation` or `python mutation/run.py GROUP...`.
 
 Each group mutates a few modules and runs only the fast test files that exercise them (mutmut further narrows that,
 per mutant, to the tests whose calls reach the mutated function). A group runs in its own scratch copy of the

@@ -310,7 +310,7 @@ def result_steps(result: dict[str, Any]) -> int:
 def fixed_criteria(
     results: dict[str, list[dict[str, Any]]], candidate: str, kl_max: float = 0.01, minutes_max: float = 15.0
 ) -> list[tuple[str, str, bool]]:
-    """The issue's test of a "fixed" preset, on ablation results: (criterion, what was measured, passed) rows.
+    """The test of a "fixed" preset (collapse remedied), on ablation results: (criterion, measured, passed) rows.
 
     All 10 digits and KL <= kl_max in every seed; fd, precision and recall each at least as good as the best mean
     among the *other unconditional* presets in `results`; training at most minutes_max a seed (the largest

@@ -287,8 +287,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "conv-sn-hinge-mbstd": {**_DCGAN, "steps": 20_000, "spectral_norm": True, "loss": "hinge", "mbstd": True},
     "conv-r3gan": {**_DCGAN, "steps": 20_000, **_R3GAN},
     "conv-pacgan2-ema": {**_DCGAN, "steps": 20_000, "pack": 2, "ema_beta": 0.999},
-    # DCGAN with an EMA of G's weights (the recommendation before conv-clusters). 12,000 steps (34 epochs) train in
-    # about 11 minutes on 2 CPU cores (18 steps/s), inside the 15 minutes a seed the issue allows.
+    # DCGAN with an EMA of G's weights. 12,000 steps (34 epochs) train in about 11 minutes on 2 CPU cores
+    # (18 steps/s), inside a budget of 15 minutes a seed.
     "conv-ema": {**_DCGAN, "steps": 12_000, "ema_beta": 0.999},
     # Its class-conditional counterpart (the shipped conditional generator): the same, plus labels, plus MSGAN's
     # term (without it G ignored z and drew one image per digit).
