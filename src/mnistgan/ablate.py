@@ -342,10 +342,7 @@ def fixed_criteria(
 
 def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference: np.ndarray | None = None) -> Path:
     """Bar chart per preset of the generated-digit shares (mean over seeds, std as error bars, seeds as dots)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot, no backend switch
 
     if reference is None:
         from mnistgan.data import load_split
@@ -355,7 +352,8 @@ def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference:
     presets = list(results)
     cols = min(4, max(1, len(presets)))
     rows = -(-len(presets) // cols) if presets else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     for ax in axes.flat[len(presets) :]:
         ax.axis("off")
     digits = np.arange(10)
@@ -376,5 +374,4 @@ def plot_digits(results: dict[str, list[dict[str, Any]]], path: Path, reference:
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
-    plt.close(fig)
     return Path(path)

@@ -6,14 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # the object API: no pyplot, no backend switch, no global figure state
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from mnistgan.errors import UserError  # noqa: E402
-from mnistgan.files import save_figure  # noqa: E402
-from mnistgan.rundir import DIGITS_PNG, LOSSES_PNG, METRICS, METRICS_PNG, STATS, read_jsonl  # noqa: E402
+from mnistgan.errors import UserError
+from mnistgan.files import save_figure
+from mnistgan.rundir import DIGITS_PNG, LOSSES_PNG, METRICS, METRICS_PNG, STATS, read_jsonl
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -29,7 +27,8 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 def plot_losses(rows: list[dict], path: Path) -> None:
     """The tutorial's loss plot (raw and smoothed G and D losses) with D(x) and D(G(z)) below it."""
     steps = np.array([r["step"] for r in rows])
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True, height_ratios=[3, 2])
+    fig = Figure(figsize=(9, 6.5))
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     window = max(1, len(rows) // 50)
     for key, label, color in [("g_loss", "Generator loss", "tab:blue"), ("d_loss", "Discriminator loss", "tab:red")]:
         values = np.array([r[key] for r in rows])
@@ -49,13 +48,13 @@ def plot_losses(rows: list[dict], path: Path) -> None:
     ax2.grid(alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_metrics(rows: list[dict], path: Path) -> None:
     """In-training metrics over steps (metrics.jsonl): FD (log scale), classifier score, modes covered."""
     steps = np.array([r["step"] for r in rows])
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    fig = Figure(figsize=(9, 7))
+    axes = fig.subplots(3, 1, sharex=True)
     panels = [
         ("fd", "FD to test set (lower is better)", "tab:red"),
         ("score", "classifier score (max 10)", "tab:blue"),
@@ -72,7 +71,6 @@ def plot_metrics(rows: list[dict], path: Path) -> None:
     fig.suptitle(f"metrics of {rows[-1].get('n', '?')} samples (fixed noise) during training", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 def plot_digits(rows: list[dict], path: Path) -> None:
@@ -80,8 +78,9 @@ def plot_digits(rows: list[dict], path: Path) -> None:
     bands that widen while others vanish."""
     steps = np.array([r["step"] for r in rows])
     shares = np.array([r["digits_hist"] for r in rows]).T  # (10, T)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    colors = plt.get_cmap("tab10").colors
+    fig = Figure(figsize=(9, 4.5))
+    ax = fig.subplots()
+    colors = matplotlib.colormaps["tab10"].colors
     ax.stackplot(steps, shares, labels=[str(d) for d in range(10)], colors=colors, alpha=0.9)
     ax.set_ylim(0, 1)
     ax.set_xlim(steps.min(), steps.max() if len(steps) > 1 else steps.min() + 1)
@@ -91,7 +90,6 @@ def plot_digits(rows: list[dict], path: Path) -> None:
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="digit", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)
 
 
 STATS_KEYS = ("g_loss", "d_loss", "d_real", "d_fake")  # what losses.png draws from each stats.jsonl row

@@ -54,13 +54,11 @@ def memorization_stats(sample_dist: np.ndarray, test_dist: np.ndarray) -> dict:
 
 def plot_pairs(images: np.ndarray, dist: np.ndarray, idx: np.ndarray, train: np.ndarray, path: Path) -> None:
     """The PAIRS samples nearest to a training image (top row) above those training images (bottom row)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # the object API: no pyplot, no backend switch
 
     order = np.argsort(dist, kind="stable")[:PAIRS]
-    fig, axes = plt.subplots(2, len(order), figsize=(1.0 * max(len(order), 4), 2.6), squeeze=False)
+    fig = Figure(figsize=(1.0 * max(len(order), 4), 2.6))
+    axes = fig.subplots(2, len(order), squeeze=False)
     for col, i in enumerate(order):
         for row, (img, title) in enumerate([(images[i], f"{dist[i]:.2f}"), (train[idx[i]], f"#{idx[i]}")]):
             ax = axes[row, col]
@@ -70,7 +68,6 @@ def plot_pairs(images: np.ndarray, dist: np.ndarray, idx: np.ndarray, train: np.
     fig.suptitle("closest samples (top, L2 distance) and their nearest training images (bottom, index)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
-    plt.close(fig)
 
 
 @register_metric(
