@@ -10,8 +10,8 @@ invocations (different presets, different seed counts), this puts them all in on
 
 With --candidate, every preset of --candidate-from (default the same folder; the candidate and, say, an earlier
 recommended preset trained at the same step count) is set beside the listed ones in
-CANDIDATE_DIR/criteria-CANDIDATE.md: one table, then each criterion of mnistgan.ablate.fixed_criteria with what
-was measured and whether it holds. The candidate is compared with all of them.
+CANDIDATE_DIR/criteria-CANDIDATE.md: one table, then each criterion of mnistgan.ablation_results.fixed_criteria
+with what was measured and whether it holds. The candidate is compared with all of them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mnistgan.ablate import fixed_criteria, load_results, markdown_table, plot_digits, result_steps
+from mnistgan.ablation_results import fixed_criteria, load_results, markdown_table, plot_digit_shares, result_steps
 
 
 def _presets_in(folder: Path) -> list[str]:
@@ -38,7 +38,7 @@ def main() -> None:
     presets = args.presets.split(",") if args.presets else _presets_in(out)
     results = {p: r for p, r in load_results(out, presets).items() if r}
     (out / "table.md").write_text(markdown_table(results))
-    plot_digits(results, out / "digits.png")
+    plot_digit_shares(results, out / "digits.png")
     print((out / "table.md").read_text())
     if args.candidate:
         where = args.candidate_from or out

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnistgan import ablate, config
+from mnistgan import ablate, ablation_results, config
 from mnistgan.cli import main
 from mnistgan.errors import NonFiniteError, UserError
 
@@ -61,7 +61,9 @@ def test_ablate_skips_finished_runs_and_tabulates(tmp_path, presets):
     # More seeds later: only the new ones run.
     ablate.run_ablation(["other"], 4, 5, tmp_path, **kw)
     assert _calls(tmp_path)["other/seed3"] == 1 and _calls(tmp_path)["other/seed0"] == 1
-    ablate.plot_digits(ablate.load_results(tmp_path, presets), tmp_path / "check.png", reference=ref)
+    ablation_results.plot_digit_shares(
+        ablation_results.load_results(tmp_path, presets), tmp_path / "check.png", reference=ref
+    )
 
 
 def test_other_sample_count_rescores_without_retraining(tmp_path, presets):
@@ -156,7 +158,7 @@ def test_fixed_criteria_compare_with_the_best_other_unconditional_preset(presets
         "tutorial (70,000 steps)": [{**run(30.0, 0.92, 0.0), "preset": "tutorial"}],  # a rival under its label
         "bad": [run(11.0, 0.95, 0.55), run(11.0, 0.95, 0.55, kl=0.02, minutes=16.0)],
     }
-    rows = {name: (measured, ok) for name, measured, ok in ablate.fixed_criteria(results, "bad")}
+    rows = {name: (measured, ok) for name, measured, ok in ablation_results.fixed_criteria(results, "bad")}
     assert rows["10 digits in every seed"] == ("modes [10, 10]", True)
     assert rows["KL <= 0.01 in every seed"] == ("KL 0.0050, 0.0200", False)
     assert rows["fd at least as good as the best other"] == ("11.000 vs 12.000 (other)", True)

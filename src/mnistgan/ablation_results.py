@@ -1,0 +1,141 @@
+"""Ablation results: reading each run's result.json, the mean ± std table over seeds, its columns (from the metric
+registry), the test of a "fixed" preset, and the figure of digit shares per preset."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnistgan.config import preset_config
+from mnistgan.errors import UserError
+from mnistgan.files import save_figure
+
+RESULT = "result.json"  # beside each ablation run directory's own files
+
+
+def columns() -> list[tuple[str, str, str]]:
+    """The table's (key, title, format) columns: the metrics' own (metrics.registry.table_columns), then time."""
+    from mnistgan.metrics.registry import table_columns
+
+    return [(c.key, c.column, c.column_fmt or c.fmt) for c in table_columns()] + [("train_min", "train min", "{:.1f}")]
+
+
+def load_results(out: Path, presets: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """{preset: [result of each finished seed, by seed]} from OUT/<preset>/seed*/result.json."""
+    results = {}
+    for preset in presets:
+        paths = sorted((Path(out) / preset).glob(f"seed*/{RESULT}"), key=lambda p: int(p.parent.name[4:]))
+        results[preset] = [json.loads(p.read_text()) for p in paths]
+    return results
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof 1; nan for one value), in float64."""
+    a = np.asarray(values, dtype=np.float64)
+    return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else math.nan
+
+
+def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    """One row per preset: mean ± std over its finished seeds of every column; failed seeds counted apart."""
+    cols = columns()
+    head = ["preset", "seeds", "steps"] + [title for _, title, _ in cols]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for preset, rows in results.items():
+        good = [r for r in rows if "error" not in r]
+        failed = len(rows) - len(good)
+        steps = sorted({f"{result_steps(r):,}" for r in rows})
+        cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else ""), "/".join(steps) or "—"]
+        for key, _, fmt in cols:
+            values = [r[key] for r in good if r.get(key) is not None]
+            if not values:
+                cells.append("—")
+                continue
+            mean, std = mean_std(values)
+            cells.append(fmt.format(mean) + ("" if math.isnan(std) else " ± " + fmt.format(std)))
+        lines.append("| " + " | ".join(cells) + " |")
+    resumed = sorted({p for p, rows in results.items() if any(r.get("resumed") for r in rows)})
+    note = "\nmean ± sample std over seeds; ↓ lower is better, ↑ higher is better. "
+    note += "train min: wall time of the training call"
+    note += f" (resumed runs, counting only their last session: {', '.join(resumed)})" if resumed else ""
+    return "\n".join(lines) + "\n" + note + ".\n"
+
+
+def result_steps(result: dict[str, Any]) -> int:
+    """A run's step count: its own, or its preset's (a --full run records None)."""
+    return result["steps"] if result.get("steps") is not None else preset_config(result["preset"]).steps
+
+
+def fixed_criteria(
+    results: dict[str, list[dict[str, Any]]], candidate: str, kl_max: float = 0.01, minutes_max: float = 15.0
+) -> list[tuple[str, str, bool]]:
+    """The test of a "fixed" preset (collapse remedied), on ablation results: (criterion, measured, passed) rows.
+
+    All 10 digits and KL <= kl_max in every seed; fd, precision and recall each at least as good as the best mean
+    among the *other unconditional* presets in `results`; training at most minutes_max a seed (the largest
+    train_min of its seeds). Conditional presets are left out of the comparison: they are given the labels.
+    """
+    runs = [r for r in results[candidate] if "error" not in r]
+    if not runs:
+        raise UserError(f"no finished runs of {candidate!r}")
+    others = {}  # preset -> its finished runs, for every other unconditional preset that has some
+    for label, rows in results.items():  # a label may carry a step count: "tutorial (70,000 steps)"
+        good = [r for r in rows if "error" not in r]
+        if label != candidate and good and not preset_config(good[0].get("preset", label)).conditional:
+            others[label] = good
+    modes, kls = [r["modes"] for r in runs], [r["digits_kl"] for r in runs]
+    out = [
+        ("10 digits in every seed", f"modes {modes}", min(modes) == 10),
+        (f"KL <= {kl_max} in every seed", "KL " + ", ".join(f"{k:.4f}" for k in kls), max(kls) <= kl_max),
+    ]
+    for key, better in (("fd", min), ("precision", max), ("recall", max)):
+        mine = float(np.mean([r[key] for r in runs]))
+        best_preset = better(others, key=lambda p: np.mean([r[key] for r in others[p]]))
+        best = float(np.mean([r[key] for r in others[best_preset]]))
+        ok = mine <= best if better is min else mine >= best
+        out.append((f"{key} at least as good as the best other", f"{mine:.3f} vs {best:.3f} ({best_preset})", ok))
+    minutes = max(r["train_min"] for r in runs)
+    out.append((f"at most {minutes_max:g} min a seed", f"{minutes:.1f} min (slowest seed)", minutes <= minutes_max))
+    return out
+
+
+def plot_digit_shares(
+    results: dict[str, list[dict[str, Any]]], path: Path, reference: np.ndarray | None = None
+) -> Path:
+    """Bar chart per preset of the generated-digit shares (mean over seeds, std as error bars, seeds as dots)."""
+    from matplotlib.figure import Figure  # the object API: no pyplot, no backend switch
+
+    if reference is None:
+        from mnistgan.data import load_split
+
+        labels = load_split("test")[1]
+        reference = np.bincount(labels, minlength=10) / len(labels)
+    presets = list(results)
+    cols = min(4, max(1, len(presets)))
+    rows = -(-len(presets) // cols) if presets else 1
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    for ax in axes.flat[len(presets) :]:
+        ax.axis("off")
+    digits = np.arange(10)
+    for ax, preset in zip(axes.flat, presets):
+        hists = np.array([r["digits_hist"] for r in results[preset] if "digits_hist" in r], dtype=np.float64)
+        ax.set_title(f"{preset} ({len(hists)} seeds)", fontsize=9)
+        ax.step(
+            np.arange(11) - 0.5, np.append(reference, reference[-1]), where="post", color="k", lw=1, label="test set"
+        )
+        if len(hists):
+            std = hists.std(axis=0, ddof=1) if len(hists) > 1 else None
+            ax.bar(digits, hists.mean(axis=0), yerr=std, color="tab:blue", alpha=0.6, capsize=2, label="mean")
+            for i, h in enumerate(hists):
+                ax.plot(digits, h, ".", color="tab:red", ms=3, label="seeds" if i == 0 else None)
+        ax.set_xticks(digits)
+        ax.set_xlabel("predicted digit", fontsize=8)
+    axes[0, 0].set_ylabel("share of samples")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    return Path(path)
