@@ -14,20 +14,11 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import copy_run, run_cli
 from mnistgan.checkpoint import load_resume, save_resume
-from mnistgan.cli import main
 from mnistgan.config import preset_config
 from mnistgan.data import cache_dir, load_split
 from mnistgan.train import train
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _one_line_error(code: int, err: str, message: str) -> None:
@@ -40,14 +31,6 @@ def _one_line_error(code: int, err: str, message: str) -> None:
 def run10(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     config = preset_config("tutorial", steps=10, data_dir=str(tiny_data_dir), log_every=5, device="cpu")
     return train(config, tmp_path_factory.mktemp("errors") / "run10", quiet=True)
-
-
-def _copy_run(src: Path, dest: Path) -> Path:
-    for path in src.rglob("*"):
-        if path.is_file():
-            (dest / path.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
-            (dest / path.relative_to(src)).write_bytes(path.read_bytes())
-    return dest
 
 
 class _Boom:
@@ -64,7 +47,7 @@ class _Boom:
 def test_broken_resume_state_is_one_line_and_never_advises_unsafe_loading(
     kind: str, run10: Path, tmp_path: Path, capsys
 ) -> None:
-    run = _copy_run(run10, tmp_path / "run")
+    run = copy_run(run10, tmp_path / "run")
     path, marker = run / "resume.pt", tmp_path / "pwned"
     good = path.read_bytes()
     if kind == "random":
@@ -75,43 +58,43 @@ def test_broken_resume_state_is_one_line_and_never_advises_unsafe_loading(
         path.write_bytes(good[: len(good) // 2])
     else:
         torch.save([1, 2, 3], path)
-    code, _, err = _run(["train", "--resume", str(run), "--steps", "20", "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "20", "--quiet"], capsys)
     _one_line_error(code, err, "resume.pt")
     assert "weights_only" not in err and not marker.exists()
 
 
 def test_resume_state_of_other_networks_is_refused(run10: Path, tiny_data_dir: Path, tmp_path: Path, capsys) -> None:
-    run = _copy_run(run10, tmp_path / "run")
+    run = copy_run(run10, tmp_path / "run")
     config = preset_config("tutorial", steps=2, g_hidden=64, data_dir=str(tiny_data_dir))
     other = train(config, tmp_path / "o", quiet=True)
     state = load_resume(other / "resume.pt")
     state["config"] = load_resume(run / "resume.pt")["config"]  # the config matches; the tensors do not
     save_resume(run / "resume.pt", state)
-    code, _, err = _run(["train", "--resume", str(run), "--steps", "20", "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "20", "--quiet"], capsys)
     _one_line_error(code, err, "resume.pt does not fit the networks of its config.json (size mismatch for fc1.weight")
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"steps": "many"}', '{"lr_g": -1}', "\xff\xfe"])
 def test_broken_config_json_is_one_line(content: str, run10: Path, tmp_path: Path, capsys) -> None:
-    run = _copy_run(run10, tmp_path / "run")
+    run = copy_run(run10, tmp_path / "run")
     (run / "config.json").write_bytes(content.encode("latin-1"))
-    code, _, err = _run(["train", "--resume", str(run), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(run), "--quiet"], capsys)
     _one_line_error(code, err, "config")
 
 
 def test_out_paths_that_cannot_hold_a_run(tmp_path: Path, capsys) -> None:
     (tmp_path / "file").write_text("x")
-    code, _, err = _run(["train", "--steps", "2", "--out", str(tmp_path / "file"), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--steps", "2", "--out", str(tmp_path / "file"), "--quiet"], capsys)
     _one_line_error(code, err, "is a file, not a directory")
-    code, _, err = _run(["train", "--steps", "2", "--out", str(tmp_path / "file" / "run"), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--steps", "2", "--out", str(tmp_path / "file" / "run"), "--quiet"], capsys)
     _one_line_error(code, err, "is a file, not a directory")
 
 
 def test_sample_into_a_missing_folder_and_too_many_images(run10: Path, tmp_path: Path, capsys) -> None:
     for flag, name in (("--grid", "g.png"), ("--npz", "s.npz")):
-        code, _, err = _run(["sample", str(run10), flag, str(tmp_path / "no" / name)], capsys)
+        code, _, err = run_cli(["sample", str(run10), flag, str(tmp_path / "no" / name)], capsys)
         _one_line_error(code, err, f"{flag} {tmp_path / 'no' / name}: folder {tmp_path / 'no'} does not exist")
-    code, _, err = _run(["sample", str(run10), "--n", str(10**12), "--npz", str(tmp_path / "s.npz")], capsys)
+    code, _, err = run_cli(["sample", str(run10), "--n", str(10**12), "--npz", str(tmp_path / "s.npz")], capsys)
     _one_line_error(code, err, "--n 1000000000000 images would need about")
     assert "ask for fewer with --n" in err and not (tmp_path / "s.npz").exists()
 
@@ -131,36 +114,36 @@ def test_eval_of_bad_arrays(run10: Path, tmp_path: Path, capsys) -> None:
         "random.npy": "not a valid .npy array header",
     }
     for name, message in cases.items():
-        code, _, err = _run(["eval", str(tmp_path / name), "--metrics", "digits"], capsys)
+        code, _, err = run_cli(["eval", str(tmp_path / name), "--metrics", "digits"], capsys)
         _one_line_error(code, err, message)
-    code, _, err = _run(["eval", str(run10), "--n", str(10**9), "--metrics", "digits"], capsys)
+    code, _, err = run_cli(["eval", str(run10), "--n", str(10**9), "--metrics", "digits"], capsys)
     _one_line_error(code, err, "evaluating 1000000000 samples would need about")
-    code, _, err = _run(["eval", str(tmp_path / "good.npz"), "--json", str(tmp_path / "no" / "r.json")], capsys)
+    code, _, err = run_cli(["eval", str(tmp_path / "good.npz"), "--json", str(tmp_path / "no" / "r.json")], capsys)
     _one_line_error(code, err, "folder")
 
 
 def test_a_corrupt_real_data_cache_is_recomputed(tmp_path: Path, capsys) -> None:
     np.savez(tmp_path / "imgs.npz", images=np.array(load_split("test")[0][:40]))
     args = ["eval", str(tmp_path / "imgs.npz"), "--metrics", "fd,digits"]
-    code, first, err = _run(args, capsys)
+    code, first, err = run_cli(args, capsys)
     assert code == 0, err
     files = sorted((cache_dir() / "eval").iterdir())
     assert {p.name.split("-")[0] for p in files} >= {"features", "real"}
     for path in files:  # truncate every cache entry, as a crash on an old version or disk trouble could
         path.write_bytes(path.read_bytes()[: max(1, path.stat().st_size // 3)])
-    code, again, err = _run(args, capsys)
+    code, again, err = run_cli(args, capsys)
     assert code == 0 and "recomputing it" in err and "Traceback" not in err
     assert again.split("wall time")[0] == first.split("wall time")[0]  # the same table
-    code, third, err = _run(args, capsys)
+    code, third, err = run_cli(args, capsys)
     assert code == 0 and err == "" and third.split("wall time")[0] == first.split("wall time")[0]  # repaired
 
 
 def test_eval_of_a_read_only_run_prints_the_table(run10: Path, readonly_copy, capsys) -> None:
     run = readonly_copy(run10)
-    code, out, err = _run(["eval", str(run), "--metrics", "digits", "--n", "50"], capsys)
+    code, out, err = run_cli(["eval", str(run), "--metrics", "digits", "--n", "50"], capsys)
     assert code == 0 and "modes" in out
     assert "results not saved" in err and "Traceback" not in err and not (run / "eval.json").exists()
-    code, _, err = _run(["train", "--steps", "2", "--out", str(run.parent / "new"), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--steps", "2", "--out", str(run.parent / "new"), "--quiet"], capsys)
     _one_line_error(code, err, f"cannot write run directory {run.parent / 'new'}")
 
 
@@ -174,16 +157,16 @@ def readonly_copy(tmp_path: Path):  # noqa: ANN201
 
     def make(src: Path) -> Path:
         nonlocal mounted
-        staging = _copy_run(src, tmp_path / "staging" / "run")
+        staging = copy_run(src, tmp_path / "staging" / "run")
         if os.geteuid() == 0:
             ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True)
             if ok.returncode != 0:
                 pytest.skip("cannot mount a tmpfs here")
             mounted = True
-            _copy_run(staging, mount / "run")
+            copy_run(staging, mount / "run")
             subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         else:
-            _copy_run(staging, mount / "run")
+            copy_run(staging, mount / "run")
             os.chmod(mount / "run", 0o555)
             os.chmod(mount, 0o555)
         return mount / "run"
@@ -205,21 +188,21 @@ def test_gzip_bomb_is_refused_before_it_inflates(tmp_path: Path, capsys) -> None
     folder.mkdir()
     (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + bytes(100_000_000), 9))
     assert (folder / "train-images-idx3-ubyte.gz").stat().st_size < 200_000  # 100 MB once inflated
-    code, _, err = _run(["train", "--data-dir", str(folder), "--out", str(tmp_path / "r"), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--data-dir", str(folder), "--out", str(tmp_path / "r"), "--quiet"], capsys)
     _one_line_error(code, err, "trailing bytes: its IDX header announces 800 bytes, the data holds more")
     huge = bytes([0, 0, 8, 3]) + (60000).to_bytes(4, "big") + (100000).to_bytes(4, "big") * 2
     (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(huge + bytes(1000)))
-    code, _, err = _run(["train", "--data-dir", str(folder), "--out", str(tmp_path / "r"), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--data-dir", str(folder), "--out", str(tmp_path / "r"), "--quiet"], capsys)
     _one_line_error(code, err, "(IDX shape (60000, 100000, 100000)) would need about")
 
 
 def test_other_commands_check_their_outputs_first(tmp_path: Path, capsys) -> None:
     (tmp_path / "file").write_text("x")
-    code, _, err = _run(["evaluator", "train", "--out", str(tmp_path / "no" / "e.safetensors")], capsys)
+    code, _, err = run_cli(["evaluator", "train", "--out", str(tmp_path / "no" / "e.safetensors")], capsys)
     _one_line_error(code, err, "does not exist")
-    code, _, err = _run(["ablate", "--presets", "tutorial", "--steps", "2", "--out", str(tmp_path / "file")], capsys)
+    code, _, err = run_cli(["ablate", "--presets", "tutorial", "--steps", "2", "--out", str(tmp_path / "file")], capsys)
     _one_line_error(code, err, "file")
-    code, _, err = _run(["train", "--checkpoint-seconds", "nan", "--dry-run"], capsys)
+    code, _, err = run_cli(["train", "--checkpoint-seconds", "nan", "--dry-run"], capsys)
     _one_line_error(code, err, "checkpoint_seconds must be a finite number >= 0")
 
 
@@ -229,7 +212,7 @@ def test_snapshot_with_foreign_config_types_is_one_line(run10: Path, tmp_path: P
     tensors = load_file(str(run10 / "generator.safetensors"))
     meta = {"mnistgan": json.dumps({"format": "x", "step": 1, "config": {"z_dim": "a hundred"}})}
     save_file(tensors, str(tmp_path / "g.safetensors"), metadata=meta)
-    code, _, err = _run(["sample", str(tmp_path / "g.safetensors"), "--npz", str(tmp_path / "s.npz")], capsys)
+    code, _, err = run_cli(["sample", str(tmp_path / "g.safetensors"), "--npz", str(tmp_path / "s.npz")], capsys)
     _one_line_error(code, err, "config key z_dim must be int, got 'a hundred'")
 
 

@@ -12,21 +12,13 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
+from helpers import copy_run, run_cli
 from mnistgan.checkpoint import load_resume, save_resume
 from mnistgan.cli import main
 from mnistgan.config import TrainConfig, load_config, preset_config
 from mnistgan.errors import UserError
 from mnistgan.rundir import RunLock, truncate_jsonl
 from mnistgan.train import train
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = int(exit_.code)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _flags(data_dir: Path, steps: int = 20) -> list[str]:
@@ -54,12 +46,12 @@ def test_resume_continues_to_the_runs_own_steps(tiny_data_dir: Path, tmp_path: P
     # A 20-step run whose checkpoint is at step 10 (as if killed at step 15): --resume without --steps goes to 20,
     # not to the preset's 70,000, and gives the uninterrupted run's weights.
     straight, part = tmp_path / "straight", tmp_path / "part"
-    assert _run(["train", *_flags(tiny_data_dir), "--quiet", "--out", str(straight)], capsys)[0] == 0
+    assert run_cli(["train", *_flags(tiny_data_dir), "--quiet", "--out", str(straight)], capsys)[0] == 0
     config = preset_config("tutorial", **{"data_dir": str(tiny_data_dir), "steps": 10, "log_every": 5})
     train(config, part, quiet=True)
     saved = load_config(part / "config.json")
     (part / "config.json").write_text(json.dumps({**saved.to_dict(), "steps": 20, "checkpoint_every": 10}))
-    code, out, err = _run(["train", "--resume", str(part), "--quiet"], capsys)
+    code, out, err = run_cli(["train", "--resume", str(part), "--quiet"], capsys)
     assert code == 0, err
     assert load_config(part / "config.json").steps == 20
     assert load_resume(part / "resume.pt")["step"] == 20
@@ -78,21 +70,17 @@ def test_resume_refuses_flags_that_define_the_run(run20: Path, capsys) -> None:
         (["--steps", "5"], "--steps 5 is below step 20, where this run's checkpoint is"),
     ]
     for extra, message in cases:
-        code, _, err = _run(["train", "--resume", str(run20), *extra, "--quiet"], capsys)
+        code, _, err = run_cli(["train", "--resume", str(run20), *extra, "--quiet"], capsys)
         assert code == 2 and message in err and err.count("\n") == 1, (extra, err)
     assert _snapshot(run20) == before  # nothing written by any refused command
     # The run's own value repeated is not a change.
-    code, out, err = _run(["train", "--resume", str(run20), "--lr-g", "2e-4", "--dry-run"], capsys)
+    code, out, err = run_cli(["train", "--resume", str(run20), "--lr-g", "2e-4", "--dry-run"], capsys)
     assert code == 0 and json.loads(out)["lr_g"] == 2e-4
 
 
 def test_resume_applies_and_records_what_may_change(run20: Path, tmp_path: Path, capsys) -> None:
-    run = tmp_path / "copy"
-    run.mkdir()
-    for name, data in _snapshot(run20).items():
-        (run / name).parent.mkdir(parents=True, exist_ok=True)
-        (run / name).write_bytes(data)
-    code, _, err = _run(["train", "--resume", str(run), "--steps", "30", "--log-every", "10", "--quiet"], capsys)
+    run = copy_run(run20, tmp_path / "copy")
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "30", "--log-every", "10", "--quiet"], capsys)
     assert code == 0, err
     config = load_config(run / "config.json")
     assert (config.steps, config.log_every) == (30, 10)
@@ -104,19 +92,15 @@ def test_resume_applies_and_records_what_may_change(run20: Path, tmp_path: Path,
 
 def test_out_at_an_existing_run_is_refused_and_overwrite_replaces_it(run20: Path, tmp_path: Path, capsys) -> None:
     before = _snapshot(run20)
-    code, _, err = _run(["train", "--steps", "5", "--out", str(run20), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--steps", "5", "--out", str(run20), "--quiet"], capsys)
     assert code == 2 and f"{run20} already holds a run: continue it with --resume" in err
     assert _snapshot(run20) == before
     # --overwrite clears the old run's files first: no rows, frames or GIF frames of the old run remain.
-    run = tmp_path / "over"
-    run.mkdir()
-    for name, data in before.items():
-        (run / name).parent.mkdir(parents=True, exist_ok=True)
-        (run / name).write_bytes(data)
+    run = copy_run(run20, tmp_path / "over")
     (run / "notes.txt").write_text("mine")  # not a run file: kept
     data_dir = load_config(run20 / "config.json").data_dir
     flags = ["--data-dir", data_dir, "--steps", "4", "--log-every", "2", "--snapshot-every", "4"]
-    code, _, err = _run(["train", *flags, "--out", str(run), "--overwrite", "--quiet"], capsys)
+    code, _, err = run_cli(["train", *flags, "--out", str(run), "--overwrite", "--quiet"], capsys)
     assert code == 0, err
     steps = [json.loads(line)["step"] for line in (run / "stats.jsonl").read_text().splitlines()]
     assert steps == [2, 4]
@@ -129,19 +113,14 @@ def test_a_failing_command_writes_nothing(run20: Path, tmp_path: Path, capsys) -
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03junk")
-    code, _, err = _run(["train", "--data-dir", str(bad), "--out", str(tmp_path / "new"), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--data-dir", str(bad), "--out", str(tmp_path / "new"), "--quiet"], capsys)
     assert code == 2 and not (tmp_path / "new").exists()
     # A resume whose data has gone: the run is untouched and still resumable.
-    before = _snapshot(run20)
     config = json.loads((run20 / "config.json").read_text())
-    broken = tmp_path / "run"
-    broken.mkdir()
-    for name, data in before.items():
-        (broken / name).parent.mkdir(parents=True, exist_ok=True)
-        (broken / name).write_bytes(data)
+    broken = copy_run(run20, tmp_path / "run")
     (broken / "config.json").write_text(json.dumps({**config, "data_dir": str(tmp_path / "gone"), "steps": 40}))
     again = _snapshot(broken)
-    code, _, err = _run(["train", "--resume", str(broken), "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(broken), "--quiet"], capsys)
     assert code == 2 and "is not a directory" in err
     assert _snapshot(broken) == again
 
@@ -149,39 +128,35 @@ def test_a_failing_command_writes_nothing(run20: Path, tmp_path: Path, capsys) -
 def test_relative_data_dir_is_stored_absolute(tiny_data_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tiny_data_dir.parent)
     run = tmp_path / "rel"
-    code, _, err = _run(["train", *_flags(Path(tiny_data_dir.name), 5), "--out", str(run), "--quiet"], capsys)
+    code, _, err = run_cli(["train", *_flags(Path(tiny_data_dir.name), 5), "--out", str(run), "--quiet"], capsys)
     assert code == 0, err
     assert load_config(run / "config.json").data_dir == str(tiny_data_dir)
     monkeypatch.chdir(tmp_path)  # resume from elsewhere finds the data
-    code, _, err = _run(["train", "--resume", str(run), "--steps", "8", "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "8", "--quiet"], capsys)
     assert code == 0, err
 
 
 def test_one_process_per_run_and_stale_locks_are_taken_over(run20: Path, tmp_path: Path, capsys) -> None:
     run = tmp_path / "locked"
     with RunLock(run):  # another process (here: another open file description) holds the run
-        code, _, err = _run(["train", *_flags(Path(load_config(run20 / "config.json").data_dir), 5),
+        code, _, err = run_cli(["train", *_flags(Path(load_config(run20 / "config.json").data_dir), 5),
                              "--out", str(run), "--quiet"], capsys)  # fmt: skip
         assert code == 2 and f"{run} is in use by another mnistgan process (pid {os.getpid()})" in err
     assert not (run / "config.json").exists()
     # A lock file left by a killed process (a dead pid, no flock held) is taken over, with a message.
     (run / ".lock").write_text("999999999\n")
-    code, _, err = _run(["train", *_flags(Path(load_config(run20 / "config.json").data_dir), 5),
+    code, _, err = run_cli(["train", *_flags(Path(load_config(run20 / "config.json").data_dir), 5),
                          "--out", str(run), "--quiet"], capsys)  # fmt: skip
     assert code == 0 and "took over the lock" in err and "pid 999999999" in err
     assert not (run / ".lock").exists()  # released at the end
 
 
 def test_resume_state_and_config_from_different_runs_are_refused(run20: Path, tmp_path: Path, capsys) -> None:
-    run = tmp_path / "mixed"
-    run.mkdir()
-    for name, data in _snapshot(run20).items():
-        (run / name).parent.mkdir(parents=True, exist_ok=True)
-        (run / name).write_bytes(data)
+    run = copy_run(run20, tmp_path / "mixed")
     state = load_resume(run / "resume.pt")
     state["config"] = json.dumps({**json.loads(state["config"]), "lr_g": 1e-3})
     save_resume(run / "resume.pt", state)
-    code, _, err = _run(["train", "--resume", str(run), "--steps", "30", "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "30", "--quiet"], capsys)
     assert code == 2 and "resume.pt and config.json are from different runs: cannot change lr_g" in err
 
 
@@ -204,15 +179,11 @@ def test_time_bounds_the_checkpoint_interval(tiny_data_dir: Path, tmp_path: Path
 
 
 def test_stale_temporaries_of_dead_processes_are_removed(run20: Path, tmp_path: Path, capsys) -> None:
-    run = tmp_path / "torn"
-    run.mkdir()
-    for name, data in _snapshot(run20).items():
-        (run / name).parent.mkdir(parents=True, exist_ok=True)
-        (run / name).write_bytes(data)
+    run = copy_run(run20, tmp_path / "torn")
     dead, live = run / "resume.999999999.tmp.pt", run / f"eval.{os.getppid()}.tmp.json"
     dead.write_bytes(b"torn" * 1000)
     live.write_text("{")  # a live process's write in progress is left alone
-    code, _, err = _run(["train", "--resume", str(run), "--steps", "25", "--quiet"], capsys)
+    code, _, err = run_cli(["train", "--resume", str(run), "--steps", "25", "--quiet"], capsys)
     assert code == 0, err
     assert not dead.exists() and live.exists() and "removed resume.999999999.tmp.pt" in err
 
