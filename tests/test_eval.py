@@ -128,3 +128,11 @@ def test_cli_writes_json_and_prints_the_table(tmp_path: Path, capsys: pytest.Cap
     np.testing.assert_allclose(record["model"]["metrics"]["digits_hist"], expected)
     assert record["real"]["n"] == 40 and record["real"]["metrics"]["modes"] >= 9
     assert "modes" in out and "real (train vs test)" in out
+
+
+def test_list_metrics_says_what_each_measures(capsys: pytest.CaptureFixture) -> None:
+    from mnistgan.metrics import METRICS
+
+    code, out, _ = run_cli(["eval", "--list-metrics"], capsys)
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == list(METRICS)
+    assert "Frechet distance" in out and "(needs at least 4)" in out

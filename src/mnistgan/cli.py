@@ -258,12 +258,20 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", default="all", help="comma-separated names, or all (default); a wrong one lists them")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="noise seed for generators, subset seed for --real")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--list-metrics", action="store_true", help="say what each metric measures, and exit")
     p.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate, print the table, say where the results went."""
     from mnistgan.evaluate import format_table, run_eval
+
+    if args.list_metrics:
+        from mnistgan.metrics.registry import METRICS
+
+        for name, spec in METRICS.items():
+            print(f"{name:13s} {spec.help} (needs at least {spec.min_samples})")
+        return 0
 
     if args.target is not None and args.real:
         raise UserError("give a TARGET or --real, not both (every table already shows the real row)")

@@ -112,8 +112,3 @@ def table_columns() -> list[Show]:
 def training_metrics() -> list[str]:
     """The metrics cheap enough to log during training."""
     return [name for name, spec in METRICS.items() if spec.in_training]
-
-
-def metrics_help() -> str:
-    """One line per metric, for --help."""
-    return "; ".join(f"{name}: {spec.help}" for name, spec in METRICS.items())
