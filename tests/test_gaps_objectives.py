@@ -9,6 +9,8 @@ import torch
 from mnistgan.config import preset_config
 from mnistgan.errors import UserError
 from mnistgan.objectives import (
+    CustomPenalty,
+    Loss,
     d_loss_fn,
     g_loss_fn,
     get_objective,
@@ -64,3 +66,34 @@ def test_objective_carries_its_name_and_no_penalty_unless_asked() -> None:
     assert plain.name == "nsgan" and plain.terms == ()  # no term: the fast engine may run
     r3gan = objective_from_config(preset_config("r3gan"))
     assert [type(t).__name__ for t in r3gan.terms] == ["R1Penalty", "R2Penalty"] and r3gan.d_terms == r3gan.terms
+
+
+def test_registries_refuse_a_second_entry_and_keep_the_first() -> None:
+    from mnistgan.objectives import LOSSES, TERMS, register_loss, register_term
+
+    nsgan = LOSSES["nsgan"]
+    with pytest.raises(ValueError, match="^loss 'nsgan' registered twice$"):
+        register_loss(nsgan)
+    assert LOSSES["nsgan"] is nsgan and list(LOSSES)[:5] == ["nsgan", "hinge", "wgan", "rpgan", "lsgan"]
+    build = TERMS["gp_weight"]
+    with pytest.raises(ValueError, match="^a term is already registered for config field 'gp_weight'$"):
+        register_term("gp_weight")(lambda c: None)
+    assert TERMS["gp_weight"] is build
+    try:  # a new loss is registered as the object given, and returned
+        loss = register_loss(Loss("test-only", LOSSES["wgan"].d_loss, LOSSES["wgan"].g_loss))
+        assert LOSSES["test-only"] is loss and get_objective("test-only").logit_grads is None
+    finally:
+        LOSSES.pop("test-only", None)
+
+
+def test_custom_penalty_sees_the_batches_it_is_given() -> None:
+    seen = {}
+
+    def penalty(D, real, fake):  # noqa: ANN001, ANN202
+        seen.update(real=real, fake=fake)
+        return (real - fake).sum()
+
+    obj = get_objective("nsgan", terms=(CustomPenalty(penalty),))
+    real, fake = torch.ones(3, 2), torch.zeros(3, 2)
+    assert obj.d_penalty(lambda x: x, real, fake).item() == 6.0
+    assert seen["real"] is real and seen["fake"] is fake

@@ -256,7 +256,7 @@ class TermContext:
 
     real: torch.Tensor
     fake: torch.Tensor
-    z: torch.Tensor
+    z: torch.Tensor | None  # None where only D terms run (Objective.d_penalty)
     labels: torch.Tensor | None
     D: Callable[[torch.Tensor], torch.Tensor]
     features: tuple[torch.Tensor, torch.Tensor] | None
@@ -445,7 +445,7 @@ class Objective:
 
     def d_penalty(self, D: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor):  # noqa: ANN201
         """The D terms' sum on one batch (0 when there are none): what the step adds to D's loss."""
-        ctx = TermContext(real, fake, torch.empty(0), None, D, None, None)
+        ctx = TermContext(real, fake, None, None, D, None, None)
         return sum(term(ctx) for term in self.d_terms)
 
 
