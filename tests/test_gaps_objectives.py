@@ -97,3 +97,48 @@ def test_custom_penalty_sees_the_batches_it_is_given() -> None:
     real, fake = torch.ones(3, 2), torch.zeros(3, 2)
     assert obj.d_penalty(lambda x: x, real, fake).item() == 6.0
     assert seen["real"] is real and seen["fake"] is fake
+
+
+def test_a_new_term_is_registered_as_its_builder() -> None:
+    from mnistgan.objectives import TERMS, register_term
+
+    def build(config):  # noqa: ANN001, ANN202
+        return CustomPenalty(lambda D, real, fake: real.sum() * 0)
+
+    try:
+        assert register_term("test_only_field")(build) is build and TERMS["test_only_field"] is build
+    finally:
+        TERMS.pop("test_only_field", None)
+
+
+def test_conditional_unrolled_term_differentiates_through_the_labelled_d() -> None:
+    """GANStep's G gradient with an unrolled conditional D equals unrolled_g_loss called directly with D bound to the
+    batch's labels (the forward the term builds)."""
+    import copy
+
+    from torch.func import functional_call
+
+    from mnistgan.adam import make_optimizers
+    from mnistgan.models import build_discriminator, build_generator
+    from mnistgan.step import GANStep
+    from mnistgan.unrolled import adam_state, unrolled_g_loss
+
+    config = preset_config("conditional", batch_size=8, unroll_steps=2, g_hidden=16, d_hidden=16)
+    torch.manual_seed(0)
+    G, D = build_generator(config), build_discriminator(config)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    gen = torch.Generator().manual_seed(3)
+    real, z = torch.rand(8, 784, generator=gen), torch.rand(8, 100, generator=gen) * 2 - 1
+    labels = torch.arange(8) % 10
+    Gr, Dr = copy.deepcopy(G), copy.deepcopy(D)
+    y2 = torch.cat([labels, labels])
+    loss = objective_from_config(config)
+    want = unrolled_g_loss(
+        Dr, loss.d_loss, loss.g_loss, real, Gr(z, labels), steps=2, lr=config.lr_d, betas=(config.beta1, config.beta2),
+        eps=config.adam_eps, adam=adam_state(Dr, opt_d), forward=lambda pb, x: functional_call(Dr, pb, (x, y2)),
+    )  # fmt: skip
+    want_grads = torch.autograd.grad(want, list(Gr.parameters()))
+    GANStep(G, D, opt_g, opt_d, loss)(real, z, labels)
+    for p, g in zip(G.parameters(), want_grads):
+        torch.testing.assert_close(p.grad, g, rtol=1e-5, atol=1e-7)
+    assert max(g.abs().max().item() for g in want_grads) > 0

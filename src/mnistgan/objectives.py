@@ -363,7 +363,7 @@ class UnrolledD(Term):
             y2 = torch.cat([ctx.labels, ctx.labels])
             forward = lambda pb, x: functional_call(step.D, pb, (x, y2))  # noqa: E731
         loss = step.objective
-        return unrolled_g_loss(
+        return unrolled_g_loss(  # the surrogate steps are Adam's, second order: unrolled_g_loss's defaults
             step.D,
             loss.d_loss,
             loss.g_loss,
@@ -371,11 +371,9 @@ class UnrolledD(Term):
             ctx.fake,
             steps=self.steps,
             lr=group["lr"],
-            surrogate="adam",
             betas=group["betas"],
             eps=group["eps"],
             adam=adam_state(step.D, step.opt_d),
-            second_order=True,
             forward=forward,
         )
 
