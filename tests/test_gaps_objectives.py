@@ -123,7 +123,8 @@ def test_conditional_unrolled_term_differentiates_through_the_labelled_d() -> No
     from mnistgan.step import GANStep
     from mnistgan.unrolled import adam_state, unrolled_g_loss
 
-    config = preset_config("conditional", batch_size=8, unroll_steps=2, g_hidden=16, d_hidden=16)
+    config = preset_config("conditional", batch_size=8, unroll_steps=2, g_hidden=16, d_hidden=16, beta1=0.5, beta2=0.9)
+    config.adam_eps = 1e-3  # not the defaults: the term must pass D's own betas and eps
     torch.manual_seed(0)
     G, D = build_generator(config), build_discriminator(config)
     opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
