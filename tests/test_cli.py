@@ -136,3 +136,17 @@ def test_retired_config_keys_still_load(tmp_path: Path) -> None:
 
     (tmp_path / "config.json").write_text(json.dumps({**TrainConfig().to_dict(), "simultaneous": True}))
     assert load_config(tmp_path / "config.json") == TrainConfig()
+
+
+def test_train_help_lists_every_preset_with_a_line_and_its_steps(capsys) -> None:
+    from mnistgan.config import PRESET_ABOUT, PRESETS
+
+    assert list(PRESET_ABOUT) == list(PRESETS)
+    code, out, _ = run_cli(["train", "--help"], capsys)
+    assert code == 0 and "examples:" in out
+    lines = {line.split()[0]: line for line in out.split("presets (--preset NAME")[1].splitlines()[1:] if line.strip()}
+    for name in PRESETS:
+        assert PRESET_ABOUT[name] in " ".join(lines[name].split()), name
+    assert lines["conv-clusters"].rstrip().endswith("12,000 steps") and lines["tutorial"].rstrip().endswith(
+        "70,000 steps"
+    )

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from mnistgan.config import PRESETS, RESUME_MUTABLE, TrainConfig, field_docs, load_config, preset_config
+from mnistgan.config import PRESET_ABOUT, PRESETS, RESUME_MUTABLE, TrainConfig, field_docs, load_config, preset_config
 from mnistgan.errors import Interrupted, NonFiniteError, UserError
 from mnistgan.rundir import CONFIG
 
@@ -72,8 +72,20 @@ def flag_of(field: str) -> str:
 
 def add_train(sub: argparse._SubParsersAction) -> None:
     """`mnistgan train`."""
-    p = sub.add_parser("train", help="train a GAN and write its run directory")
-    p.add_argument("--preset", default=None, help=f"one of {', '.join(PRESETS)} (default: tutorial)")
+    presets = "\n".join(f"  {name:20s} {PRESET_ABOUT[name]}, {preset_config(name).steps:,} steps" for name in PRESETS)
+    examples = """examples:
+  mnistgan train --steps 5000 --out runs/short          the tutorial, shorter
+  mnistgan train --preset conv-clusters --out runs/cc   the recommended preset against mode collapse
+  mnistgan train --resume runs/short --steps 8000       continue a run, further than it was going
+  mnistgan train --preset r3gan --dry-run               print the resolved config and exit"""
+    p = sub.add_parser(
+        "train",
+        help="train a GAN and write its run directory",
+        description="Train a GAN: a preset, then any flag to change one of its values.",
+        epilog=f"presets (--preset NAME; each flag below overrides one of its values):\n{presets}\n\n{examples}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--preset", default=None, help="a preset from the list below (default: tutorial)")
     groups: dict[str, argparse._ArgumentGroup] = {}
     for doc in train_fields():  # one flag per config field, grouped by its section, its comment as help
         group = groups.setdefault(doc.section, p.add_argument_group(doc.section or None))

@@ -300,6 +300,31 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# One line per preset for `train --help` (tests/test_cli.py checks that every preset has one).
+PRESET_ABOUT: dict[str, str] = {
+    "tutorial": "the tutorial's MLP GAN, exactly (collapses to a few digits)",
+    "mbstd": "+ minibatch standard deviation in D (Karras et al. 2018)",
+    "minibatch-disc": "+ minibatch discrimination in D (Salimans et al. 2016)",
+    "feature-matching": "G matches D's mean features (Salimans et al. 2016)",
+    "pacgan2": "D judges pairs of samples (Lin et al. 2018)",
+    "pacgan4": "D judges groups of four samples (Lin et al. 2018)",
+    "unrolled5": "G's loss against D unrolled 5 steps (Metz et al. 2017)",
+    "sn-hinge": "spectral norm in D with the hinge loss (Miyato et al. 2018)",
+    "wgan-gp": "Wasserstein loss with gradient penalty, 5 D steps per G step (Gulrajani et al. 2017)",
+    "r3gan": "relativistic loss with R1 and R2 penalties (Huang et al. 2024)",
+    "lsgan": "least-squares loss (Mao et al. 2017)",
+    "ema": "+ a moving average of G's weights for sampling (Yazici et al. 2019)",
+    "conditional": "class-conditional G and projection D (uses the digit labels)",
+    "conv": "DCGAN-style conv pair (Radford et al. 2016)",
+    "conv-sn-hinge-mbstd": "conv pair + spectral norm, hinge loss and minibatch std",
+    "conv-r3gan": "conv pair + R3GAN's loss and penalties",
+    "conv-pacgan2-ema": "conv pair + PacGAN pairs and an EMA of G",
+    "conv-ema": "conv pair + an EMA of G",
+    "conv-conditional": "the shipped conditional generator's recipe (labels, EMA, mode seeking)",
+    "conv-clusters": "recommended: conv pair conditioned on 50 k-means clusters, EMA, mode seeking (no labels)",
+}
+
+
 def preset_config(name: str, **overrides: Any) -> TrainConfig:
     """The named preset with overrides applied (None values are ignored), validated."""
     if name not in PRESETS:
