@@ -127,7 +127,8 @@ def test_cli_writes_json_and_prints_the_table(tmp_path: Path, capsys: pytest.Cap
     expected = np.bincount(labels, minlength=10) / 40  # the evaluator is right on these 40 test images
     np.testing.assert_allclose(record["model"]["metrics"]["digits_hist"], expected)
     assert record["real"]["n"] == 40 and record["real"]["metrics"]["modes"] >= 9
-    assert "modes" in out and "real (train vs test)" in out
+    assert "modes" in out and "real (train vs test)  meaning" in out
+    assert "40 images vs the 10000 MNIST test images (real row: 40 held-out training images, the same n)" in out
 
 
 def test_list_metrics_says_what_each_measures(capsys: pytest.CaptureFixture) -> None:

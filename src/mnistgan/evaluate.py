@@ -233,7 +233,8 @@ def _cell(values: dict, key: str, std: str | None, fmt: str) -> str:
 
 def format_table(model: dict | None, real: dict) -> str:
     """The model's metrics beside the real-data reference row, one metric per line."""
-    header = ["metric", "model", "real (train vs test)", ""] if model else ["metric", "real (train vs test)", ""]
+    header = ["metric", "model", "real (train vs test)", "meaning"]
+    header = header if model else [header[0], *header[2:]]
     lines = []
     for row in table_rows():
         key, std, fmt = row.key, row.std, row.fmt
@@ -286,7 +287,8 @@ def run_eval(
         n_real = DEFAULT_N if n is None else n
     ref_row = reference_row(names, n_real, seed, evaluator, reference)
     record = {
-        "protocol": f"{n_real} images vs the {len(reference.test_images)} MNIST test images",
+        "protocol": f"{n_real} images vs the {len(reference.test_images)} MNIST test images"
+        + (f" (real row: {n_real} held-out training images, the same n)" if tgt is not None else ""),
         "evaluator_sha256": evaluator.sha256,
         "model": model,
         "real": ref_row,
