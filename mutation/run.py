@@ -42,7 +42,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "adam": (["adam.py"], ["test_step.py", "test_checkpoint.py"]),
     "ema": (["ema.py"], ["test_ema.py", "test_gaps_ema.py", "test_gaps_options.py"]),
     "unrolled": (["unrolled.py"], ["test_unrolled.py", "test_gaps_unrolled.py"]),
-    "data": (["data.py", "idx.py"], ["test_data.py", "test_idx.py", "test_gaps_idx.py", "test_gaps_batcher.py"]),
+    "data": (
+        ["data.py", "idx.py"],
+        ["test_data.py", "test_idx.py", "test_gaps_idx.py", "test_gaps_batcher.py", "test_faults_props.py"],
+    ),
     "checkpoint": (
         ["checkpoint.py", "train.py"],
         ["test_checkpoint.py", "test_train.py", "test_gaps_resume.py", "test_gaps_options.py"],
