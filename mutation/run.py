@@ -44,7 +44,14 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "unrolled": (["unrolled.py"], ["test_unrolled.py", "test_gaps_unrolled.py"]),
     "data": (
         ["data.py", "idx.py"],
-        ["test_data.py", "test_idx.py", "test_gaps_idx.py", "test_gaps_batcher.py", "test_faults_props.py"],
+        [
+            "test_data.py",
+            "test_idx.py",
+            "test_gaps_idx.py",
+            "test_idx_bounds.py",
+            "test_gaps_batcher.py",
+            "test_faults_props.py",
+        ],
     ),
     "checkpoint": (
         ["checkpoint.py", "train.py"],

@@ -22,6 +22,7 @@ from mnistgan.memory import check_fits
 _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4")}
 _DTYPES[0x0E] = np.dtype(">f8")
 _GZIP_MAGIC = b"\x1f\x8b"
+HEADER_MAX = 4 + 4 * 4  # the longest valid IDX header: magic, then four big-endian uint32 dimensions
 
 # Checksums already verified in this process, keyed by (path, size, mtime): a file is hashed once per process.
 _VERIFIED: dict[tuple[str, int, int], str] = {}
@@ -30,8 +31,9 @@ _VERIFIED: dict[tuple[str, int, int], str] = {}
 def read_raw_bytes(path: Path) -> bytes:
     """The decompressed bytes of an IDX file (gzip detected by its magic number, not the file name).
 
-    A gzip file is inflated as a stream and never past what its IDX header says the file holds (plus one byte to
-    detect trailing data), so a small compressed file cannot expand into gigabytes before it is rejected.
+    A gzip file is inflated only as far as its IDX header says the file holds, plus one byte to detect trailing
+    data: first the header (at most HEADER_MAX bytes), then one bounded call for the rest. So a small compressed file
+    cannot expand into gigabytes before it is rejected, and a header announcing more than memory holds is refused.
     """
     path = Path(path)
     try:
@@ -42,26 +44,19 @@ def read_raw_bytes(path: Path) -> bytes:
         _check_header_fits(data, str(path))
         return data
     try:
-        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip container
-        head = inflate.decompress(data, 4 + 4 * 255)
-        if len(head) >= 4 and 4 + 4 * head[3] > len(head):  # (max_length 0 would mean "no limit")
-            head += inflate.decompress(inflate.unconsumed_tail, 4 + 4 * head[3] - len(head))
-        limit = _check_header_fits(head, str(path))
-        out = [head]
-        total = len(head)
-        while not inflate.eof and total <= limit:
-            chunk = inflate.decompress(inflate.unconsumed_tail, min(1 << 24, limit + 1 - total))
-            if not chunk:
-                break
-            out.append(chunk)
-            total += len(chunk)
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the gzip container
+        head = inflate.decompress(data, HEADER_MAX)
+        limit = _check_header_fits(head, str(path))  # header + data bytes it announces
+        if len(head) > limit:
+            raise UserError(f"{path}: trailing bytes: its IDX header announces {limit} bytes, the data holds more")
+        out = head + inflate.decompress(inflate.unconsumed_tail, limit + 1 - len(head))  # max_length >= 1
     except zlib.error as err:
         raise UserError(f"{path}: corrupt or truncated gzip data ({err})") from None
-    if total > limit:
+    if len(out) > limit:
         raise UserError(f"{path}: trailing bytes: its IDX header announces {limit} bytes, the data holds more")
     if not inflate.eof:
         raise UserError(f"{path}: corrupt or truncated gzip data (the compressed stream ends early)")
-    return b"".join(out)
+    return out
 
 
 def _check_header_fits(data: bytes, name: str) -> int:
