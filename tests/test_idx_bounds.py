@@ -100,3 +100,59 @@ def test_torn_and_corrupt_gzip(tmp_path: Path) -> None:
     (tmp_path / "bad.gz").write_bytes(good[:10] + bytes(50) + good[60:])
     with pytest.raises(UserError, match=r"bad.gz: corrupt or truncated gzip data \(Error -3"):
         idx.read_idx(tmp_path / "bad.gz")
+
+
+def test_header_checks_that_depend_on_every_byte(tmp_path: Path) -> None:
+    # A second dimension that needs all four bytes, and a five-dimensional header (invalid: parse_idx says so,
+    # however much it would announce).
+    assert idx._check_header_fits(_header(8, (1, 2**24 + 1)), "x") == 12 + 2**24 + 1
+    five = _header(8, (2**20, 2**20, 2**20, 2**20, 2**20))
+    assert idx._check_header_fits(five, "x") == len(five)
+    with pytest.raises(UserError, match=r"^x: bad IDX magic number: expected 00 00 <type in \[8, 9, 11, 12, 13, 14\]> "
+                                        r"<ndim 1..4>, found 00 00 08 05$"):  # fmt: skip
+        idx.parse_idx(five, "x")
+    with pytest.raises(UserError, match=r"^x: truncated header: expected 8 bytes, found 4$"):
+        idx.parse_idx(b"\x00\x00\x08\x01", "x")
+    with pytest.raises(UserError, match=r"^x: not an IDX file: expected a 4-byte header, found 3 bytes$"):
+        idx.parse_idx(b"\x00\x00\x08", "x")
+    with pytest.raises(UserError, match=r"^x: trailing bytes: shape \(2,\) needs 2 data bytes, found 3$"):
+        idx.parse_idx(_header(8, (2,)) + b"abc", "x")
+
+
+def test_memory_refusal_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mnistgan.memory.available_bytes", lambda: 1000)
+    with pytest.raises(UserError, match="; this file's header is wrong, or the file is too big here$"):
+        idx._check_header_fits(_header(8, (10, 28, 28)), "x")
+
+
+def test_checksum_is_computed_once_per_file_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import os
+
+    calls = []
+    monkeypatch.setattr(idx, "sha256_of", lambda data: (calls.append(1), hashlib.sha256(data).hexdigest())[1])
+    monkeypatch.setattr(idx, "_VERIFIED", {})
+    a, b = tmp_path / "a-idx1-ubyte", tmp_path / "b-idx1-ubyte"
+    a.write_bytes(_header(8, (3,)) + b"abc")
+    b.write_bytes(_header(8, (3,)) + b"xyz")  # same size
+    os.utime(b, ns=(a.stat().st_atime_ns, a.stat().st_mtime_ns))  # and the same mtime: only the path differs
+    good = hashlib.sha256(a.read_bytes()).hexdigest()
+    idx.read_idx(a, good)
+    idx.read_idx(a, good)
+    assert len(calls) == 1  # verified once, then remembered for this (path, size, mtime)
+    with pytest.raises(UserError, match="checksum mismatch"):
+        idx.read_idx(b, good)
+
+
+def test_write_idx_stores_uint8_and_honours_compress(tmp_path: Path) -> None:
+    values = np.array([[0, 7, 255]], dtype=np.int64)
+    idx.write_idx(tmp_path / "a.gz", values)
+    raw = (tmp_path / "a.gz").read_bytes()
+    assert raw[:2] == b"\x1f\x8b" and raw[4:8] == bytes(4)  # gzip, with mtime 0: the same bytes every time
+    assert idx.read_idx(tmp_path / "a.gz").dtype == np.uint8 and idx.read_idx(tmp_path / "a.gz").tolist() == [
+        [0, 7, 255]
+    ]
+    idx.write_idx(tmp_path / "b.gz", values, compress=False)
+    assert (tmp_path / "b.gz").read_bytes() == _header(8, (1, 3)) + bytes([0, 7, 255])
+    idx.write_idx(tmp_path / "c", values, compress=True)
+    assert (tmp_path / "c").read_bytes()[:2] == b"\x1f\x8b"
