@@ -156,3 +156,8 @@ def test_write_idx_stores_uint8_and_honours_compress(tmp_path: Path) -> None:
     assert (tmp_path / "b.gz").read_bytes() == _header(8, (1, 3)) + bytes([0, 7, 255])
     idx.write_idx(tmp_path / "c", values, compress=True)
     assert (tmp_path / "c").read_bytes()[:2] == b"\x1f\x8b"
+
+
+def test_bytes_without_a_name_are_called_bytes() -> None:
+    with pytest.raises(UserError, match=r"^<bytes>: not an IDX file"):
+        idx.parse_idx(b"")
