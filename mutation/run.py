@@ -51,6 +51,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
             "test_idx_bounds.py",
             "test_gaps_batcher.py",
             "test_faults_props.py",
+            "test_data_edges.py",
         ],
     ),
     "checkpoint": (
