@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +32,30 @@ def copy_run(src: Path, dest: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
     return dest
+
+
+@contextlib.contextmanager
+def serve_folder(root: Path) -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server of `root`: yields (base URL without a trailing slash, paths requested so far)."""
+    requested: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # noqa: ANN002 - quiet, and a record of what was asked for
+            requested.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def register_fake_mnist(monkeypatch: pytest.MonkeyPatch, folder: Path, mirrors: tuple[str, ...]) -> None:
+    """Register dataset "fake-mnist" served by `mirrors`, pinned to the SHA-256 of the four files in `folder`."""
+    from mnistgan import data
+    from mnistgan.idx import sha256_of
+
+    shas = tuple((stem, sha256_of((folder / f"{stem}.gz").read_bytes())) for stem in data.FILES.values())
+    monkeypatch.setitem(data.DATASETS, "fake-mnist", data.DatasetSpec("fake-mnist", mirrors=mirrors, gz_sha256=shas))

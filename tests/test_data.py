@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import register_fake_mnist, serve_folder
 from mnistgan import data
 from mnistgan.data import DATASETS, Batcher, DatasetSpec, download, load_split
 from mnistgan.errors import UserError
-from mnistgan.idx import sha256_of
 
 
 @pytest.fixture()
@@ -23,21 +20,8 @@ def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A loopback HTTP server serving a temp folder; yields (base URL, folder)."""
     root = tmp_path / "served"
     root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", root
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _register(monkeypatch: pytest.MonkeyPatch, folder: Path, mirrors: tuple[str, ...]) -> None:
-    shas = tuple((stem, sha256_of((folder / f"{stem}.gz").read_bytes())) for stem in data.FILES.values())
-    monkeypatch.setitem(DATASETS, "fake-mnist", DatasetSpec("fake-mnist", mirrors=mirrors, gz_sha256=shas))
+    with serve_folder(root) as (url, _):
+        yield url + "/", root
 
 
 def test_data_dir_loads_any_idx_folder(tiny_data_dir: Path) -> None:
@@ -58,7 +42,7 @@ def test_data_dir_missing_file(tmp_path: Path) -> None:
 def test_download_from_local_mirror(http_server, tiny_data_dir, monkeypatch) -> None:
     url, root = http_server
     data.copy_dataset(tiny_data_dir, root)
-    _register(monkeypatch, root, ("http://127.0.0.1:9/dead/", url))  # first mirror refuses, second serves
+    register_fake_mnist(monkeypatch, root, ("http://127.0.0.1:9/dead/", url))  # first mirror refuses, second serves
     dest = download("fake-mnist")
     assert dest == data.cache_dir() / "fake-mnist"
     images, _ = load_split("train", dataset="fake-mnist")
@@ -71,7 +55,7 @@ def test_download_from_local_mirror(http_server, tiny_data_dir, monkeypatch) -> 
 def test_download_rejects_checksum_mismatch(http_server, tiny_data_dir, monkeypatch) -> None:
     url, root = http_server
     data.copy_dataset(tiny_data_dir, root)
-    _register(monkeypatch, root, (url,))
+    register_fake_mnist(monkeypatch, root, (url,))
     (root / "train-labels-idx1-ubyte.gz").write_bytes(b"tampered")
     with pytest.raises(UserError, match="checksum mismatch"):
         download("fake-mnist")
@@ -79,7 +63,7 @@ def test_download_rejects_checksum_mismatch(http_server, tiny_data_dir, monkeypa
 
 
 def test_download_without_network_says_where_to_put_files(tiny_data_dir, monkeypatch) -> None:
-    _register(monkeypatch, tiny_data_dir, ("http://127.0.0.1:9/",))
+    register_fake_mnist(monkeypatch, tiny_data_dir, ("http://127.0.0.1:9/",))
     with pytest.raises(UserError, match=r"copy the four files .* into .*fake-mnist or pass --data-dir"):
         download("fake-mnist", timeout=2)
 

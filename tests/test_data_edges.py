@@ -3,9 +3,6 @@ URLs, skip logic and error texts, load_split's arguments and messages, copy_data
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import register_fake_mnist, serve_folder
 from mnistgan import data
 from mnistgan.data import DATASETS, Batcher, DatasetSpec, download, load_split
 from mnistgan.errors import UserError
-from mnistgan.idx import sha256_of
 
 
 @pytest.fixture()
@@ -24,24 +21,8 @@ def served(tmp_path: Path, tiny_data_dir: Path) -> Iterator[tuple[str, Path, lis
     """A loopback server of the tiny dataset's four files; yields (base URL, folder, paths requested)."""
     root = tmp_path / "served"
     data.copy_dataset(tiny_data_dir, root)
-    requested: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # noqa: ANN002
-            requested.append(self.path)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root, requested
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _register(monkeypatch: pytest.MonkeyPatch, folder: Path, mirrors: tuple[str, ...]) -> None:
-    shas = tuple((stem, sha256_of((folder / f"{stem}.gz").read_bytes())) for stem in data.FILES.values())
-    monkeypatch.setitem(DATASETS, "fake-mnist", DatasetSpec("fake-mnist", mirrors=mirrors, gz_sha256=shas))
+    with serve_folder(root) as (url, requested):
+        yield url, root, requested
 
 
 def test_cache_dir_default_is_under_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -54,7 +35,7 @@ def test_cache_dir_default_is_under_home(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_download_into_a_new_nested_folder_requests_each_file_once(served, monkeypatch, tmp_path: Path) -> None:
     url, root, requested = served
-    _register(monkeypatch, root, (url + "//",))  # trailing slashes are trimmed
+    register_fake_mnist(monkeypatch, root, (url + "//",))  # trailing slashes are trimmed
     dest = tmp_path / "a" / "b"
     assert download("fake-mnist", dest) == dest
     assert sorted(p.name for p in dest.iterdir()) == sorted(f"{stem}.gz" for stem in data.FILES.values())
@@ -67,7 +48,7 @@ def test_download_into_a_new_nested_folder_requests_each_file_once(served, monke
 
 
 def test_download_error_lists_every_mirror_and_file(monkeypatch, tiny_data_dir: Path, tmp_path: Path) -> None:
-    _register(monkeypatch, tiny_data_dir, ("http://127.0.0.1:9/a/", "http://127.0.0.1:9/b"))
+    register_fake_mnist(monkeypatch, tiny_data_dir, ("http://127.0.0.1:9/a/", "http://127.0.0.1:9/b"))
     with pytest.raises(UserError) as err:
         download("fake-mnist", tmp_path / "d", timeout=2)
     text = str(err.value)
@@ -91,7 +72,7 @@ def test_download_passes_its_timeout(monkeypatch, tiny_data_dir: Path, tmp_path:
         seen.append(timeout)
         raise data.urllib.error.URLError("no network here")
 
-    _register(monkeypatch, tiny_data_dir, ("http://mirror/",))
+    register_fake_mnist(monkeypatch, tiny_data_dir, ("http://mirror/",))
     monkeypatch.setattr(data.urllib.request, "urlopen", fake_urlopen)
     with pytest.raises(UserError, match=r"\(http://mirror/train-images-idx3-ubyte.gz: no network here\)"):
         download("fake-mnist", tmp_path, timeout=7.5)
