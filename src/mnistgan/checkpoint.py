@@ -7,7 +7,6 @@ optimizers, the step, every RNG state and the config, as one plain dict of tenso
 
 from __future__ import annotations
 
-import io
 import json
 import warnings
 from pathlib import Path
@@ -21,7 +20,7 @@ from torch import nn
 
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
-from mnistgan.files import atomic_write_bytes
+from mnistgan.files import atomic_write_buffered, atomic_write_bytes
 from mnistgan.memory import check_fits
 from mnistgan.rundir import RESUME, SNAPSHOT  # noqa: F401 - the names, re-exported for older imports
 
@@ -93,9 +92,8 @@ def set_rng_state(state: dict[str, Any], noise_gen: torch.Generator) -> None:
 
 def save_resume(path: Path, state: dict[str, Any]) -> None:
     """Write the full resume state (a plain dict of state_dicts, tensors and numbers)."""
-    buffer = io.BytesIO()  # in memory first: torch.save into a full disk fails with a cryptic "unexpected pos"
-    torch.save(state, buffer)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    # In memory first: torch.save straight into a full disk fails with a cryptic "unexpected pos".
+    atomic_write_buffered(Path(path), lambda buffer: torch.save(state, buffer))
 
 
 def load_resume(path: Path) -> dict[str, Any]:

@@ -167,12 +167,11 @@ def add_sample(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     """Generate images and write a grid and/or an npz."""
-    import io
     import math
 
     import numpy as np
 
-    from mnistgan.files import atomic_write_bytes, unwritable_reason
+    from mnistgan.files import atomic_write_buffered, unwritable_reason
     from mnistgan.memory import check_fits
     from mnistgan.sample import generate, load_generator, make_grid, save_png
 
@@ -203,9 +202,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         save_png(make_grid(images, nrow=nrow), args.grid, scale=2)
         print(f"wrote {args.grid}")
     if args.npz is not None:
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, images=images)
-        atomic_write_bytes(args.npz, buffer.getvalue())
+        atomic_write_buffered(args.npz, lambda buffer: np.savez_compressed(buffer, images=images))
         print(f"wrote {args.npz} ({len(images)} images)")
     return 0
 

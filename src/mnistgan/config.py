@@ -6,6 +6,7 @@ No torch here: the CLI builds and prints a config (``--dry-run``) without import
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,8 +190,10 @@ class FieldDoc:
     section: str
 
 
-def field_docs() -> list[FieldDoc]:
-    """Every TrainConfig field with its type, default, help (the reason beside it) and section, in order."""
+@functools.cache
+def field_docs() -> tuple[FieldDoc, ...]:
+    """Every TrainConfig field with its type, default, help (the reason beside it) and section, in order (the
+    source is read once per process)."""
     import inspect
     import re
 

@@ -8,6 +8,7 @@ becomes one UserError naming the path and the reason; the old file at `path` is 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import time
@@ -120,10 +121,14 @@ def unwritable_reason(folder: Path) -> str | None:
     return None
 
 
-def save_figure(fig: object, path: Path, dpi: int = 110) -> None:
-    """Render a matplotlib figure to PNG in memory and write it atomically (never a torn PNG)."""
-    import io
-
+def atomic_write_buffered(path: Path, write: Callable[[io.BytesIO], object]) -> None:
+    """Call write(buffer) on an in-memory file, then write its bytes to `path` atomically: a serialiser (torch.save,
+    np.savez, PIL, matplotlib) never meets a full disk halfway through its format, so that is one clear error."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    write(buffer)
     atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def save_figure(fig: object, path: Path, dpi: int = 110) -> None:
+    """Render a matplotlib figure to PNG and write it atomically (never a torn PNG)."""
+    atomic_write_buffered(path, lambda buffer: fig.savefig(buffer, format="png", dpi=dpi))

@@ -47,29 +47,35 @@ def read_raw_bytes(path: Path) -> bytes:
         inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the gzip container
         head = inflate.decompress(data, HEADER_MAX)
         limit = _check_header_fits(head, str(path))  # header + data bytes it announces
-        if len(head) > limit:
-            raise UserError(f"{path}: trailing bytes: its IDX header announces {limit} bytes, the data holds more")
-        out = head + inflate.decompress(inflate.unconsumed_tail, limit + 1 - len(head))  # max_length >= 1
+        if len(head) <= limit:  # (else the header read already holds trailing data)
+            head += inflate.decompress(inflate.unconsumed_tail, limit + 1 - len(head))  # max_length >= 1
     except zlib.error as err:
         raise UserError(f"{path}: corrupt or truncated gzip data ({err})") from None
-    if len(out) > limit:
+    if len(head) > limit:
         raise UserError(f"{path}: trailing bytes: its IDX header announces {limit} bytes, the data holds more")
     if not inflate.eof:
         raise UserError(f"{path}: corrupt or truncated gzip data (the compressed stream ends early)")
-    return out
+    return head
+
+
+def _valid_magic(data: bytes) -> bool:
+    """Two zero bytes, a known type byte and 1 to 4 dimensions."""
+    return len(data) >= 4 and data[:2] == b"\x00\x00" and data[2] in _DTYPES and 1 <= data[3] <= 4
+
+
+def _shape(data: bytes, ndim: int) -> tuple[int, ...]:
+    """The big-endian uint32 dimensions after the 4 magic bytes."""
+    return tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
 
 
 def _check_header_fits(data: bytes, name: str) -> int:
     """The file size an IDX header announces (header plus data bytes); refuse one that would not fit in memory.
     A header too short or malformed to say is left for parse_idx to reject; its size then is len(data)."""
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _DTYPES or not 1 <= data[3] <= 4:
+    if not _valid_magic(data) or len(data) < 4 + 4 * data[3]:
         return len(data)
-    header = 4 + 4 * data[3]
-    if len(data) < header:
-        return len(data)
-    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(data[3])]
-    size = header + math.prod(shape) * np.dtype(_DTYPES[data[2]]).itemsize
-    check_fits(size, f"{name} (IDX shape {tuple(shape)})", "this file's header is wrong, or the file is too big here")
+    shape = _shape(data, data[3])
+    size = 4 + 4 * data[3] + math.prod(shape) * np.dtype(_DTYPES[data[2]]).itemsize
+    check_fits(size, f"{name} (IDX shape {shape})", "this file's header is wrong, or the file is too big here")
     return size
 
 
@@ -77,8 +83,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse decompressed IDX bytes into an array, rejecting a bad magic number, truncation or trailing bytes."""
     if len(data) < 4:
         raise UserError(f"{name}: not an IDX file: expected a 4-byte header, found {len(data)} bytes")
-    zero, dtype_code, ndim = data[:2], data[2], data[3]
-    if zero != b"\x00\x00" or dtype_code not in _DTYPES or not 1 <= ndim <= 4:
+    dtype_code, ndim = data[2], data[3]
+    if not _valid_magic(data):
         raise UserError(
             f"{name}: bad IDX magic number: expected 00 00 <type in {sorted(_DTYPES)}> <ndim 1..4>, "
             f"found {data[:4].hex(' ')}"
@@ -86,7 +92,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     header = 4 + 4 * ndim
     if len(data) < header:
         raise UserError(f"{name}: truncated header: expected {header} bytes, found {len(data)}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    shape = _shape(data, ndim)
     dtype = np.dtype(_DTYPES[dtype_code])
     expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for any 32-bit dimensions
     found = len(data) - header

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from mnistgan.checkpoint import find_snapshot, load_snapshot
 from mnistgan.conditional import ConditionalGenerator, LabelSampler
 from mnistgan.config import TrainConfig
 from mnistgan.errors import UserError
-from mnistgan.files import atomic_write_bytes
+from mnistgan.files import atomic_write_buffered
 from mnistgan.models import build_generator, sample_noise
 
 
@@ -42,9 +41,7 @@ def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
     image = Image.fromarray(array, mode="L")
     if scale > 1:
         image = image.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
-    buffer = io.BytesIO()  # encoded in memory, then one atomic write (a full disk is one clear error)
-    image.save(buffer, format="PNG")
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    atomic_write_buffered(path, lambda buffer: image.save(buffer, format="PNG"))
 
 
 def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
@@ -53,9 +50,8 @@ def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
     if not images:
         return
     durations = [ms_per_frame] * (len(images) - 1) + [1500]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    rest = {"save_all": True, "append_images": images[1:], "duration": durations, "loop": 0}
+    atomic_write_buffered(path, lambda buffer: images[0].save(buffer, format="GIF", **rest))
 
 
 def load_generator(target: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig, int]:

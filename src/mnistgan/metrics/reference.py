@@ -10,7 +10,6 @@ that affects it (protocol version, evaluator SHA-256, data checksums, sizes, par
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 import zlib
@@ -22,7 +21,7 @@ import numpy as np
 
 from mnistgan.data import cache_dir, load_split
 from mnistgan.errors import UserError, warn
-from mnistgan.files import atomic_write_bytes
+from mnistgan.files import atomic_write_buffered
 from mnistgan.metrics.evaluator import Evaluator, embed
 from mnistgan.metrics.frechet import gaussian_stats
 from mnistgan.metrics.neighbors import kth_nn_sq
@@ -67,9 +66,7 @@ def cached_arrays(
     arrays = compute()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_buffered(path, lambda buffer: np.savez(buffer, **arrays))
     except (OSError, UserError) as err:  # a read-only or full cache only costs the next run this computation again
         warn(f"could not cache {part} in {folder} ({err})")
     return arrays
