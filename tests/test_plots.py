@@ -37,3 +37,25 @@ def test_loss_plot_of_a_short_run_claims_no_smoothing(tmp_path: Path, monkeypatc
     assert Image.open(tmp_path / "losses.png").size == (990, 715)  # 9 x 6.5 inches at 110 dpi
     long = [{**rows[0], "step": 100 * (i + 1)} for i in range(200)]  # 200 rows: smoothed over 4 rows, 400 steps
     assert _legends(long, tmp_path, monkeypatch)[0] == "Generator loss, mean of 4 rows (400 steps)"
+
+
+def test_plot_skips_rows_without_the_numbers_it_draws(tmp_path: Path, monkeypatch) -> None:
+    import pytest
+
+    from mnistgan.errors import UserError
+    from mnistgan.plots import plot_run
+
+    (tmp_path / "stats.jsonl").write_text('{"step": 5}\n{"step": 10, "g_loss": "x"}\n')
+    with pytest.raises(
+        UserError, match=r"stats.jsonl has no rows to plot \(each needs g_loss, d_loss, d_real, d_fake\)"
+    ):
+        plot_run(tmp_path)
+    good = {"g_loss": 1.0, "d_loss": 1.2, "d_real": 0.6, "d_fake": 0.4}
+    rows = [json.dumps({"step": 20, **good}), '{"step": 15}', json.dumps({"step": 10, **good})]
+    (tmp_path / "stats.jsonl").write_text("\n".join(rows) + "\n")
+    drawn = []
+    monkeypatch.setattr(
+        "mnistgan.plots.plot_losses", lambda rows, path, title="": drawn.append([r["step"] for r in rows])
+    )
+    assert plot_run(tmp_path) == [tmp_path / "losses.png"]
+    assert drawn == [[10, 20]]  # the incomplete row left out, the rest in step order
