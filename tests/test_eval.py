@@ -127,7 +127,7 @@ def test_cli_writes_json_and_prints_the_table(tmp_path: Path, capsys: pytest.Cap
     expected = np.bincount(labels, minlength=10) / 40  # the evaluator is right on these 40 test images
     np.testing.assert_allclose(record["model"]["metrics"]["digits_hist"], expected)
     assert record["real"]["n"] == 40 and record["real"]["metrics"]["modes"] >= 9
-    assert "modes" in out and "real (train vs test)  meaning" in out
+    assert "modes" in out and "real (40 held-out)  meaning" in out and "verdict: " in out
     assert "40 images vs the 10000 MNIST test images (real row: 40 held-out training images, the same n)" in out
 
 

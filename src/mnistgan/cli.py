@@ -295,6 +295,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"model: {record['model']['target']}")
     print(f"{record['protocol']}; evaluator {record['evaluator_sha256'][:12]}")
     print(format_table(record["model"], record["real"]))
+    if record["model"] is not None and record["model"].get("verdict"):
+        print(f"verdict: {record['model']['verdict']}")
     print(f"wall time {record['wall_seconds']:.1f} s")
     for path in record["written"]:
         print(f"wrote {path}")

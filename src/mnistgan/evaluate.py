@@ -25,6 +25,7 @@ from mnistgan.metrics import CAVEAT, METRICS, evaluate, load_evaluator, parse_me
 from mnistgan.metrics.reference import PROTOCOL_VERSION, Reference, array_digest, cache_key
 from mnistgan.metrics.registry import check_sample_size, table_rows
 from mnistgan.rundir import EVAL, MEMORIZATION_PNG, SNAPSHOT
+from mnistgan.verdict import verdict
 
 DEFAULT_N = 10_000  # the protocol: 10,000 samples against the 10,000 test images
 REAL_POOL = 50_000  # the reference row draws from train[:50000]; train[50000:] holds the Parzen validation images
@@ -227,13 +228,15 @@ def reference_row(names: list[str], n: int, seed: int, evaluator, reference: Ref
 def _cell(values: dict, key: str, std: str | None, fmt: str) -> str:
     if key not in values:
         return ""
+    if values[key] is None:  # undefined for this sample (KL when no sample reads as a digit)
+        return "n/a"
     text = fmt.format(values[key])
     return text + (" ± " + fmt.format(values[std]) if std else "")
 
 
 def format_table(model: dict | None, real: dict) -> str:
     """The model's metrics beside the real-data reference row, one metric per line."""
-    header = ["metric", "model", "real (train vs test)", "meaning"]
+    header = ["metric", "model", f"real ({real['n']:,} held-out)", "meaning"]
     header = header if model else [header[0], *header[2:]]
     lines = []
     for row in table_rows():
@@ -248,7 +251,8 @@ def format_table(model: dict | None, real: dict) -> str:
     for name, row in ([("model", model)] if model else []) + [("real", real)]:
         if "digits_hist" in row["metrics"]:
             hist = " ".join(f"{d}:{100 * v:.1f}" for d, v in enumerate(row["metrics"]["digits_hist"]))
-            out.append(f"digits % ({name}): {hist}")
+            rest = row["metrics"].get("unreadable")
+            out.append(f"digits % ({name}): {hist}" + (f"  not a digit:{100 * rest:.1f}" if rest is not None else ""))
     if "parzen" in real["metrics"]:
         out.append(f"parzen caveat: {CAVEAT}")
     return "\n".join(out)
@@ -286,6 +290,8 @@ def run_eval(
     else:
         n_real = DEFAULT_N if n is None else n
     ref_row = reference_row(names, n_real, seed, evaluator, reference)
+    if model is not None:
+        model["verdict"] = verdict(model["metrics"], ref_row["metrics"])
     record = {
         "protocol": f"{n_real} images vs the {len(reference.test_images)} MNIST test images"
         + (f" (real row: {n_real} held-out training images, the same n)" if tgt is not None else ""),

@@ -66,7 +66,7 @@ def plot_metrics(rows: list[dict], path: Path, title: str = "") -> None:
     panels = [
         ("fd", "FD to test set (lower is better)", "tab:red"),
         ("score", "classifier score (max 10)", "tab:blue"),
-        ("modes", "digits with >= 1% of samples", "tab:green"),
+        ("modes", "digits drawn readably by >= 1%", "tab:green"),
     ]
     for ax, (key, label, color) in zip(axes, panels):
         ax.plot(steps, [r[key] for r in rows], color=color, marker="o", markersize=2.5, linewidth=1.2)
@@ -83,21 +83,23 @@ def plot_metrics(rows: list[dict], path: Path, title: str = "") -> None:
 
 
 def plot_digits(rows: list[dict], path: Path, title: str = "") -> None:
-    """Share of samples the evaluator classifies as each digit, over steps, as stacked areas: collapse shows as
-    bands that widen while others vanish."""
+    """Share of samples read as each digit, over steps, as stacked areas, with the samples that do not read as a digit
+    as a grey band on top: collapse shows as bands that widen while others vanish."""
     steps = np.array([r["step"] for r in rows])
-    shares = np.array([r["digits_hist"] for r in rows]).T  # (10, T)
+    shares = np.array([r["digits_hist"] for r in rows]).T  # (10, T), each column sums to 1 - unreadable
+    rest = np.clip(1.0 - shares.sum(0), 0.0, 1.0)  # (T,) not a digit (rows from before that count: 0)
     fig = Figure(figsize=(9, 4.5))
     ax = fig.subplots()
-    colors = matplotlib.colormaps["tab10"].colors
-    ax.stackplot(steps, shares, labels=[str(d) for d in range(10)], colors=colors, alpha=0.9)
+    colors = [*matplotlib.colormaps["tab10"].colors, (0.85, 0.85, 0.85)]
+    labels = [*(str(d) for d in range(10)), "not a digit"]
+    ax.stackplot(steps, np.vstack([shares, rest]), labels=labels, colors=colors, alpha=0.9)
     ax.set_ylim(0, 1)
     ax.set_xlim(steps.min(), steps.max() if len(steps) > 1 else steps.min() + 1)
     ax.set_ylabel("share of samples")
     ax.set_xlabel("step")
-    what = "predicted digit of each sample over training (uniform: 10 bands of 0.1)"
+    what = "what each sample reads as, over training (all digits alike: 10 bands of 0.1)"
     ax.set_title(f"{title}: {what}" if title else what, fontsize=10)
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="digit", fontsize=8)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), title="reads as", fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
 

@@ -112,8 +112,11 @@ def train(
         check_new_run_dir(out_dir, overwrite)
         start = 0
     spec = DATASETS.get(config.dataset) if config.data_dir is None else None
-    if config.eval_every and spec is not None and spec.scored_by is None:
-        warn(f"--eval-every scores with the MNIST evaluator, which cannot read {spec.name}'s {spec.modes}")
+    # In-training metrics read digits with the MNIST evaluator: for MNIST and --data-dir folders (MNIST-format, read
+    # as digits; what is not a digit is counted as such), not for registered datasets it cannot read.
+    evaluating = bool(config.eval_every) and (spec is None or spec.scored_by == "mnist-evaluator")
+    if config.eval_every and spec is not None and spec.scored_by is None and not quiet:
+        warn(f"no in-training metrics (--eval-every): the MNIST evaluator cannot read {spec.name}'s {spec.modes}")
     smaller = "choose smaller z_dim, g_hidden, d_hidden or conv_channels"
     check_fits(network_bytes(config), "networks of this size", smaller)
     device = resolve_device(config.device)
@@ -252,7 +255,7 @@ def train(
                     tqdm.write(f"Step {done}: Generator Loss: {g_val:.4f}, Discriminator Loss: {d_val:.4f}")
 
                 # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl.
-                if config.eval_every and done % config.eval_every == 0:
+                if evaluating and (done % config.eval_every == 0 or done == config.steps):
                     m = log_metrics(G_sample, config, out_dir, done)
                     if not quiet:
                         tqdm.write(f"Step {done}: fd {m['fd']:.2f}, score {m['score']:.2f}, modes {m['modes']}")

@@ -10,6 +10,7 @@ import numpy as np
 
 from mnistgan.errors import UserError
 from mnistgan.metrics.evaluator import Evaluator, embed, load_evaluator
+from mnistgan.metrics.readable import readable_mask
 from mnistgan.metrics.reference import Reference
 from mnistgan.metrics.registry import METRICS, check_sample_size, parse_metrics
 
@@ -48,6 +49,11 @@ class Context:
     def logits(self) -> np.ndarray:
         """Evaluator logits (N, 10) float32."""
         return self._embedded[1]
+
+    @cached_property
+    def readable(self) -> np.ndarray:
+        """Bool (N,): which samples read as a digit (inside some real test image's k-NN ball, metrics/readable.py)."""
+        return readable_mask(self.features, self.ref.features, self.ref.radii_pr)
 
 
 def check_images(images: np.ndarray) -> np.ndarray:

@@ -78,7 +78,16 @@ def frechet_distance_features(a: np.ndarray, b: np.ndarray) -> float:
     why_min="a covariance needs two samples",
     help="Frechet distance in evaluator features to the MNIST test set (lower is better)",
     in_training=True,
-    show=(Show("fd", "fd", "{:.3f}", "lower is better", column="fd ↓", column_fmt="{:.2f}"),),
+    show=(
+        Show(
+            "fd",
+            "fd",
+            "{:.3f}",
+            "distance between sample and real feature statistics; lower is better",
+            column="fd ↓",
+            column_fmt="{:.2f}",
+        ),
+    ),
 )
 def fd_metric(ctx) -> dict:  # noqa: ANN001 - ctx: mnistgan.metrics.core.Context
     """{'fd': Frechet distance of the sample's features to the test set's}."""

@@ -56,7 +56,17 @@ def kernel_distance(
     min_samples=2,
     why_min="the unbiased estimator needs two samples per subset",
     help="kernel distance (unbiased MMD^2, cubic kernel) in evaluator features, mean and std over subsets",
-    show=(Show("kid", "kid", "{:.5f}", "lower is better", std="kid_std", column="kid ↓", column_fmt="{:.4f}"),),
+    show=(
+        Show(
+            "kid",
+            "kid",
+            "{:.5f}",
+            "like fd, unbiased at any n; lower is better",
+            std="kid_std",
+            column="kid ↓",
+            column_fmt="{:.4f}",
+        ),
+    ),
 )
 def kid_metric(ctx) -> dict:  # noqa: ANN001
     """{'kid': mean, 'kid_std': std} over subsets against the test set's features."""

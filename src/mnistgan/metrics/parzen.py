@@ -63,8 +63,10 @@ def to_unit(images: np.ndarray) -> np.ndarray:
     uses_features=False,
     help="Parzen-window log-likelihood of the test set (Goodfellow et al. 2014 protocol; see Theis et al. 2016)",
     show=(
-        Show("parzen", "parzen", "{:.1f}", "nats, see the caveat below", std="parzen_se"),
-        Show("parzen_sigma", "parzen sigma", "{:.3f}", "chosen on train[50000:51000]"),
+        Show(
+            "parzen", "parzen", "{:.1f}", "log-likelihood of test images, nats; see the caveat below", std="parzen_se"
+        ),
+        Show("parzen_sigma", "parzen sigma", "{:.3f}", "kernel width, fitted on held-out training images"),
     ),
 )
 def parzen_metric(ctx) -> dict:  # noqa: ANN001

@@ -58,10 +58,31 @@ def prdc(
     why_min=f"each generated point needs its {K_PR}rd nearest other generated point, for recall",
     help="improved precision/recall (k=3) and density/coverage (k=5) in evaluator features",
     show=(
-        Show("precision", "precision", "{:.4f}", "k=3, quality", column="precision ↑", column_fmt="{:.3f}"),
-        Show("recall", "recall", "{:.4f}", "k=3, diversity", column="recall ↑", column_fmt="{:.3f}"),
-        Show("density", "density", "{:.4f}", "k=5, about 1 for real data"),
-        Show("coverage", "coverage", "{:.4f}", "k=5, higher is better", column="coverage ↑", column_fmt="{:.3f}"),
+        Show(
+            "precision",
+            "precision",
+            "{:.4f}",
+            "quality: share of samples near a real image",
+            column="precision ↑",
+            column_fmt="{:.3f}",
+        ),
+        Show(
+            "recall",
+            "recall",
+            "{:.4f}",
+            "variety: share of real images near a sample",
+            column="recall ↑",
+            column_fmt="{:.3f}",
+        ),
+        Show("density", "density", "{:.4f}", "how crowded samples are around real images; about 1 for real"),
+        Show(
+            "coverage",
+            "coverage",
+            "{:.4f}",
+            "share of real images with a sample close by",
+            column="coverage ↑",
+            column_fmt="{:.3f}",
+        ),
     ),
 )
 def pr_metric(ctx) -> dict:  # noqa: ANN001

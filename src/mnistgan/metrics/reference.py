@@ -27,7 +27,7 @@ from mnistgan.metrics.frechet import gaussian_stats
 from mnistgan.metrics.neighbors import kth_nn_sq
 from mnistgan.metrics.prdc import K_DC, K_PR
 
-PROTOCOL_VERSION = 2  # bump when the code that computes a cached statistic changes
+PROTOCOL_VERSION = 3  # bump when the code that computes a cached statistic changes (3: digits count readable samples)
 _DIGESTS: dict[int, tuple[np.ndarray, str]] = {}
 
 

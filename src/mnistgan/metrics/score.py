@@ -3,7 +3,8 @@
 `score` is the classifier score exp(E_x KL(p(y|x) || p(y))), the Inception Score (Salimans et al. 2016) with the
 MNIST evaluator in place of Inception, as TF-GAN's `mnist_score`: high when each image is confidently one digit and
 all digits are equally common; at most 10. Mean and standard deviation over 10 splits, as the Inception Score is
-reported. `digits` reads the same probabilities as a histogram, which shows mode collapse directly.
+reported. `digits` reads the same probabilities as a histogram, which shows mode collapse directly; it counts only
+the samples that read as a digit (metrics/readable.py), because the classifier names a digit for noise too.
 """
 
 from __future__ import annotations
@@ -35,19 +36,35 @@ def classifier_score(logits: np.ndarray, splits: int = SPLITS) -> tuple[float, f
     return float(np.mean(scores)), float(np.std(scores))
 
 
-def digit_stats(logits: np.ndarray, reference: np.ndarray) -> dict:
-    """Predicted-digit shares, modes covered, KL and total variation to `reference` (10,), mean confidence."""
+def digit_stats(logits: np.ndarray, reference: np.ndarray, readable: np.ndarray | None = None) -> dict:
+    """Predicted-digit shares of the samples that read as a digit, modes covered, KL and total variation to
+    `reference` (10,), the share that does not read as a digit, and the mean confidence of those that do.
+
+    `readable` (N,) bool marks the samples that read as a digit (metrics/readable.py; None: all of them).
+    digits_hist[d] is the share of *all* samples read as digit d, so it sums to 1 - unreadable; a digit is a mode
+    when at least MODE_SHARE of all samples read as it. KL and TV compare the readable samples' digit distribution
+    with the reference, and are None (as is the confidence) when no sample reads as a digit.
+    """
     p = np.exp(log_softmax(logits))
-    hist = np.bincount(p.argmax(1), minlength=10).astype(np.float64) / len(p)
+    readable = np.ones(len(p), bool) if readable is None else np.asarray(readable, bool)
+    n = max(len(p), 1)
+    hist = np.bincount(p.argmax(1)[readable], minlength=10).astype(np.float64) / n
     ref = np.asarray(reference, np.float64)
-    nz = hist > 0
-    return {
+    out = {
         "digits_hist": hist.tolist(),
         "modes": int((hist >= MODE_SHARE).sum()),
-        "digits_kl": float((hist[nz] * np.log(hist[nz] / ref[nz])).sum()),
-        "digits_tv": float(0.5 * np.abs(hist - ref).sum()),
-        "confidence": float(p.max(1).mean()),
+        "unreadable": float(1.0 - readable.sum() / n),
+        "digits_kl": None,
+        "digits_tv": None,
+        "confidence": None,
     }
+    if readable.any():
+        q = hist / hist.sum()
+        nz = q > 0
+        out["digits_kl"] = float((q[nz] * np.log(q[nz] / ref[nz])).sum())
+        out["digits_tv"] = float(0.5 * np.abs(q - ref).sum())
+        out["confidence"] = float(p[readable].max(1).mean())
+    return out
 
 
 @register_metric(
@@ -62,7 +79,7 @@ def digit_stats(logits: np.ndarray, reference: np.ndarray) -> dict:
             "score",
             "score",
             "{:.3f}",
-            "higher is better, at most 10",
+            "confident and varied digits; at most 10",
             std="score_std",
             column="score ↑",
             column_fmt="{:.3f}",
@@ -77,25 +94,41 @@ def score_metric(ctx) -> dict:  # noqa: ANN001
 
 @register_metric(
     "digits",
-    keys=("digits_hist", "modes", "digits_kl", "digits_tv", "confidence"),
+    keys=("digits_hist", "modes", "unreadable", "digits_kl", "digits_tv", "confidence"),
     min_samples=1,
     why_min="a histogram needs one sample",
-    help="predicted-digit histogram, modes covered (>= 1% of samples), KL and TV to the test labels, confidence",
+    help="share of samples that do not read as a digit; digit histogram, modes (>= 1% of samples), KL and TV to "
+    "the test labels, and confidence, of the samples that do",
     in_training=True,
     show=(
-        Show("modes", "modes", "{}", "digits with >= 1% of samples, of 10", column="modes ↑", column_fmt="{:.1f}"),
+        Show(
+            "unreadable",
+            "not a digit",
+            "{:.1%}",
+            "share of samples outside every real digit's neighbourhood",
+            column="not a digit ↓",
+            column_fmt="{:.0%}",
+        ),
+        Show(
+            "modes",
+            "modes",
+            "{}",
+            "digits drawn readably by >= 1% of samples, of 10",
+            column="modes ↑",
+            column_fmt="{:.1f}",
+        ),
         Show(
             "digits_kl",
             "digits KL",
             "{:.4f}",
-            "to the test labels, lower is better",
+            "readable samples' digits vs the test labels, lower is better",
             column="KL ↓",
             column_fmt="{:.4f}",
         ),
-        Show("digits_tv", "digits TV", "{:.4f}", "to the test labels, lower is better"),
-        Show("confidence", "confidence", "{:.4f}", "mean top class probability"),
+        Show("digits_tv", "digits TV", "{:.4f}", "the same as total variation, lower is better"),
+        Show("confidence", "confidence", "{:.4f}", "readable samples' mean top class probability"),
     ),
 )
 def digits_metric(ctx) -> dict:  # noqa: ANN001
-    """Digit histogram and its distances to the test set's label distribution."""
-    return digit_stats(ctx.logits, ctx.ref.label_dist)
+    """Digit histogram of the readable samples and its distances to the test set's label distribution."""
+    return digit_stats(ctx.logits, ctx.ref.label_dist, ctx.readable)
