@@ -105,7 +105,8 @@ def fixed_criteria(
 def plot_digit_shares(
     results: dict[str, list[dict[str, Any]]], path: Path, reference: np.ndarray | None = None
 ) -> Path:
-    """Bar chart per preset of the generated-digit shares (mean over seeds, std as error bars, seeds as dots)."""
+    """Bar chart per preset of the shares of samples read as each digit and, grey, of those that are not digits
+    (mean over seeds, std as error bars, seeds as dots)."""
     from matplotlib.figure import Figure  # the object API: no pyplot, no backend switch
 
     if reference is None:
@@ -128,12 +129,14 @@ def plot_digit_shares(
             np.arange(11) - 0.5, np.append(reference, reference[-1]), where="post", color="k", lw=1, label="test set"
         )
         if len(hists):
+            hists = np.hstack([hists, np.clip(1 - hists.sum(1, keepdims=True), 0, 1)])  # (seeds, 11): + not a digit
             std = hists.std(axis=0, ddof=1) if len(hists) > 1 else None
-            ax.bar(digits, hists.mean(axis=0), yerr=std, color="tab:blue", alpha=0.6, capsize=2, label="mean")
+            colors = ["tab:blue"] * 10 + ["tab:gray"]
+            ax.bar(np.arange(11), hists.mean(axis=0), yerr=std, color=colors, alpha=0.6, capsize=2, label="mean")
             for i, h in enumerate(hists):
-                ax.plot(digits, h, ".", color="tab:red", ms=3, label="seeds" if i == 0 else None)
-        ax.set_xticks(digits)
-        ax.set_xlabel("predicted digit", fontsize=8)
+                ax.plot(np.arange(11), h, ".", color="tab:red", ms=3, label="seeds" if i == 0 else None)
+        ax.set_xticks(np.arange(11), [*map(str, digits), "?"])
+        ax.set_xlabel("reads as digit (?: not a digit)", fontsize=8)
     axes[0, 0].set_ylabel("share of samples")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
