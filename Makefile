@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# The main job: the tutorial's GAN, 70,000 steps, into runs/tutorial.
+# The main job: the tutorial's GAN, 70,000 steps, into runs/tutorial. Run again, it continues a stopped run, or
+# (finished) only redraws its figures.
 train: setup
-	$(VENV)/bin/mnistgan train --preset tutorial --out runs/tutorial
+	if [ -f runs/tutorial/resume.pt ]; then $(VENV)/bin/mnistgan train --resume runs/tutorial; \
+	else $(VENV)/bin/mnistgan train --preset tutorial --out runs/tutorial; fi
 
 test: setup
 	$(PY) -m pytest -q
