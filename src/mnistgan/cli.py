@@ -89,7 +89,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     groups: dict[str, argparse._ArgumentGroup] = {}
     for doc in train_fields():  # one flag per config field, grouped by its section, its comment as help
         group = groups.setdefault(doc.section, p.add_argument_group(doc.section or None))
-        text = f"{doc.help} (default: {doc.default})"
+        text = f"{doc.help} (default: {doc.default})".replace("%", "%%")  # argparse formats help with %
         if doc.kind == "bool":
             group.add_argument(flag_of(doc.name), dest=doc.name, action=argparse.BooleanOptionalAction, help=text)
         else:

@@ -80,8 +80,8 @@ class TrainConfig:
     checkpoint_seconds: float = 60.0  # ... and whenever this much time passed since the last one, so a kill loses at
     # most about a minute of training on any preset and device; 0: steps only
     eval_every: int = 5_000  # steps between in-training metrics (fd, score, digit shares: metrics.jsonl, drawn as
-    # digits.png), and at the last step; 0 is off. Mode collapse shows here while it happens; 14 evaluations of the
-    # tutorial's 70,000 steps cost about 2% of its training time (benchmarks/eval_cost.py)
+    # digits.png), and at the last step; 0 is off. Mode collapse shows here while it happens; what the 14
+    # evaluations of the tutorial's 70,000 steps cost: benchmarks/eval_cost.py
     eval_samples: int = 2_000  # samples per in-training evaluation: under a second on CPU
 
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into config.json
