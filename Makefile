@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup train test lint bench notebook
+.PHONY: setup train test lint bench notebook notebook-open
 
 setup: $(STAMP)
 
@@ -28,8 +28,19 @@ bench: setup
 	$(PY) benchmarks/train_speed.py
 
 # The tutorial notebook: strip its outputs for git, execute it and render docs/gan_tutorial.md.
+# Also writes the student edition, notebooks/gan_tutorial_student.ipynb, from the teacher's (notebooks/build.py).
 notebook: setup
 	$(PY) notebooks/build.py strip && $(PY) notebooks/build.py export
+
+# The student edition in JupyterLab (the `notebook` extra, installed on first use), served on this machine only
+# (127.0.0.1), with the venv's kernel. PORT=8899 make notebook-open picks another port. Jupyter refuses to run as
+# root unless told; the flag is added only for root (containers, CI machines).
+PORT ?= 8888
+AS_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+notebook-open: setup
+	test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install -q -c constraints.txt -e '.[dev,notebook]'
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --port=$(PORT) --ServerApp.root_dir=notebooks $(AS_ROOT) \
+		notebooks/gan_tutorial_student.ipynb
 
 # Mutation testing of the core (docs/mutation.md): mutmut, one group of modules at a time, each against
 # its fast test files, in build/mutation/<group>/. Slow (hours for every group on 2 cores); not part of `make test`.
