@@ -146,9 +146,11 @@ def test_evaluation_rows(executed) -> None:
 def test_in_training_digits_and_remedy(executed) -> None:
     """Section 9: digits.png's last row is a distribution; the remedy run was scored like the tutorial's."""
     _, results = executed
-    assert 0.1 <= results["in_training_top_share"] <= 1.0  # the largest of ten shares that sum to 1
+    # the largest of ten shares that sum to the readable share (a short run may draw no digit yet)
+    assert 0.0 <= results["in_training_top_share"] <= 1.0 - results["in_training_unreadable"] + 1e-9
+    assert 0.0 <= results["remedy"]["unreadable"] <= 1.0
     assert (
-        1 <= results["remedy"]["modes"] <= 10
+        0 <= results["remedy"]["modes"] <= 10
         and results["remedy"]["fd"] > results["eval"]["real images (held out)"]["fd"]
     )
 

@@ -32,8 +32,12 @@ def test_eval_table_shows_the_json_values() -> None:
     assert table._repr_markdown_() == str(table)
     header = [c.strip() for c in table.splitlines()[0].strip("|").split("|")]
     run, real = _rows(table)
-    assert len(header) == len(run) == 16 and run[0] == "run" and real[11] == "10"
+    assert len(header) == len(run) == 17 and run[0] == "run" and real[12] == "10"
     assert [float(v) / 100 for v in run[1:11]] == pytest.approx(METRICS["digits_hist"], abs=5e-4)
+    assert run[header.index("not a digit")] == "0.0"  # METRICS predates `unreadable`: read as 0
+    assert (
+        nb.eval_table({"noise": {**METRICS, "unreadable": 1.0, "digits_kl": None, "digits_tv": None}}).count("n/a") == 2
+    )
     for column, key, places in [("modes (≥ 1%)", "modes", 0), ("KL to test labels", "digits_kl", 3),
                                 ("TV", "digits_tv", 3), ("score", "score", 2), ("FD", "fd", 2)]:  # fmt: skip
         assert float(run[header.index(column)]) == pytest.approx(METRICS[key], abs=0.5 * 10**-places), column
