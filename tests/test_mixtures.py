@@ -53,6 +53,15 @@ def test_scorer_all_modes_exact() -> None:
         assert abs(s["reverse_kl"]) < 1e-12 and np.allclose(s["mode_hist"], 1 / mixture.n_modes)
 
 
+def test_real_points_are_high_quality_at_the_rate_of_a_2d_gaussian() -> None:
+    # Within 3 std in 2-D distance: P(chi2 with 2 dof < 9) = 1 - exp(-9 / 2) = 98.89% of a mode's own samples.
+    for mixture in MIXTURES.values():
+        points, _ = load_split("train", mixture.name)
+        s = mode_scores(points, mixture)
+        assert s["hq_share"] == pytest.approx(1 - math.exp(-4.5), abs=0.002)
+        assert s["modes_covered"] == mixture.n_modes and s["reverse_kl"] < 1e-3
+
+
 def test_scorer_one_mode_and_off_mode_noise() -> None:
     one = np.tile(RING8.means[3], (500, 1))
     s = mode_scores(one, RING8)
@@ -123,11 +132,12 @@ def test_eval_of_a_2d_run_uses_the_mixture_scorer_never_the_evaluator(tmp_path, 
     assert "modes covered" in out and "high quality" in out and "reverse KL" in out
     record = json.loads((run / "eval.json").read_text())
     assert record["scorer"] == "mixture" and record["model"]["n"] == 2500
-    assert record["real"]["metrics"]["modes_covered"] == 8 and record["real"]["metrics"]["hq_share"] > 0.99
+    assert record["real"]["metrics"]["modes_covered"] == 8 and record["real"]["metrics"]["hq_share"] > 0.975
     from mnistgan.sample import generate, load_generator
 
     G, c, _ = load_generator(run)
-    assert record["model"]["metrics"] == mode_scores(generate(G, c, 2500, seed=0), RING8)
+    again = mode_scores(generate(G, c, 2500, seed=0), RING8)  # the same numbers (NaN KL too, when no hq point)
+    assert json.dumps(record["model"]["metrics"], sort_keys=True) == json.dumps(again, sort_keys=True)
 
 
 def test_ablate_table_puts_the_copied_rows_beside_ours(tmp_path: Path) -> None:
@@ -140,7 +150,7 @@ def test_ablate_table_puts_the_copied_rows_beside_ours(tmp_path: Path) -> None:
     text = table.read_text()
     assert "| mixture-gan | 2 | 5 | 24.5 ± 0.7 | 90.0% ± 0.0% | 0.010 ± 0.000 |" in text
     assert (
-        "| PacGAN4 (copied: Lin et al. 2018, Table 1) | published | — | 24.8 ± 0.2 | 93.6 ± 0.6% | 0.04 ± 0.01 |"
+        "| PacGAN4 (copied: Lin et al. 2018, Table 1) | published | 400,000 | 24.8 ± 0.2 | 93.6 ± 0.6% | 0.04 ± 0.01 |"
         in text
     )
     assert figure.name == "modes.png" and figure.stat().st_size > 1000

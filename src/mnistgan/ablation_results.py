@@ -28,10 +28,13 @@ def columns(scorer: str = "mnist-evaluator") -> list[tuple[str, str, str]]:
 def published_rows(dataset: str) -> list[tuple[str, dict[str, str]]]:
     """Published numbers for a dataset (mixtures.PUBLISHED), as (row label, {column key: text}): copied from the
     papers, not measured here, and labelled so."""
-    from mnistgan.mixtures import PUBLISHED
+    from mnistgan.mixtures import PUBLISHED, PUBLISHED_STEPS
 
     return [
-        (f"{method} (copied: {source})", {"modes_covered": modes, "hq_share": f"{hq}%", "reverse_kl": kl})
+        (
+            f"{method} (copied: {source})",
+            {"steps": PUBLISHED_STEPS.get(source, "—"), "modes_covered": modes, "hq_share": f"{hq}%", "reverse_kl": kl},
+        )
         for method, modes, hq, kl, source in PUBLISHED.get(dataset, ())
     ]
 
@@ -75,7 +78,8 @@ def markdown_table(
             cells.append(fmt.format(mean) + ("" if math.isnan(std) else " ± " + fmt.format(std)))
         lines.append("| " + " | ".join(cells) + " |")
     for label, texts in published:
-        lines.append("| " + " | ".join([label, "published", "—"] + [texts.get(k, "—") for k, _, _ in cols]) + " |")
+        cells = [label, "published", texts.get("steps", "—")] + [texts.get(k, "—") for k, _, _ in cols]
+        lines.append("| " + " | ".join(cells) + " |")
     resumed = sorted({p for p, rows in results.items() if any(r.get("resumed") for r in rows)})
     note = "\nmean ± sample std over seeds; ↓ lower is better, ↑ higher is better. "
     note += "train min: wall time of the training call"

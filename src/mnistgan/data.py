@@ -151,8 +151,10 @@ def _find(folder: Path, stem: str) -> Path | None:
 
 def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path:
     """Fetch a registered dataset's four files into dest (default: the cache), verifying SHA-256; return dest."""
-    if name not in DATASETS:
-        raise UserError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
+    files = [n for n, s in DATASETS.items() if s.loader is None]  # the datasets that are files (not generated)
+    if name not in files:
+        what = f"dataset {name!r} is generated in memory, not downloaded" if name in DATASETS else "unknown dataset"
+        raise UserError(f"{what if name in DATASETS else what + ' ' + repr(name)}; valid datasets: {', '.join(files)}")
     spec = DATASETS[name]
     dest = Path(dest) if dest is not None else cache_dir() / name
     if not spec.mirrors:
@@ -258,7 +260,7 @@ class Batcher:
     ) -> None:
         if len(images) < batch_size:
             raise UserError(f"batch size {batch_size} is larger than the dataset ({len(images)} images)")
-        self.pixels = np.asarray(images).dtype == np.uint8  # images in 0-255; else float32 points, used as they are
+        self.pixels = np.asarray(images).dtype.kind in "biu"  # integer images in 0-255; float32 points as they are
         dtype = np.uint8 if self.pixels else np.float32
         self.data = (
             torch.from_numpy(np.array(images, dtype=dtype, copy=True)).reshape(len(images), -1).to(device)

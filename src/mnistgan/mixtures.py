@@ -100,6 +100,8 @@ def mode_scores(points: np.ndarray, mixture: GaussianMixture) -> dict[str, Any]:
 # standard error over 10 trials. VEEGAN Table 1 (Srivastava et al. 2017): means over 5 runs, no KL reported.
 PACGAN = "Lin et al. 2018, Table 1"
 VEEGAN = "Srivastava et al. 2017, Table 1"
+# PacGAN's config.py: 400 epochs of 100,000 points in batches of 100; VEEGAN does not state its step count.
+PUBLISHED_STEPS = {PACGAN: "400,000"}
 PUBLISHED: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
     "ring8": (
         ("GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09", PACGAN),
