@@ -26,7 +26,7 @@ def main() -> None:
     """Draw the figure from the ablation runs."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks/results/mixtures-2026-12-01")
-    parser.add_argument("--presets", default="mixture-gan,mixture-best", help="baseline,remedy")
+    parser.add_argument("--presets", default="mixture-gan,mixture-r1-pacgan2", help="baseline,remedy")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/images/mixtures.png")
     args = parser.parse_args()
     panels = []

@@ -136,6 +136,10 @@ def test_eval_of_a_2d_run_uses_the_mixture_scorer_never_the_evaluator(tmp_path, 
     from mnistgan.sample import generate, load_generator
 
     G, c, _ = load_generator(run)
+    argv = ["sample", str(run), "--n", "500", "--grid", str(tmp_path / "s.png"), "--npz", str(tmp_path / "s.npz")]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert (tmp_path / "s.png").stat().st_size > 1000 and np.load(tmp_path / "s.npz")["points"].shape == (500, 2)
     again = mode_scores(generate(G, c, 2500, seed=0), RING8)  # the same numbers (NaN KL too, when no hq point)
     assert json.dumps(record["model"]["metrics"], sort_keys=True) == json.dumps(again, sort_keys=True)
 

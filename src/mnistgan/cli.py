@@ -197,13 +197,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
             raise UserError(f"--digit needs a digit-conditional generator; {args.target} is not one")
         labels = digit_labels(args.digit, args.n)
     images = generate(generator, config, args.n, seed=args.seed, labels=labels, truncation=args.truncation)
-    if args.grid is not None:
+    points = images.ndim == 2  # a 2-D dataset: (n, 2) float32 points, drawn as a scatter over the real ones
+    if args.grid is not None and points:
+        from mnistgan.data import load_split
+        from mnistgan.mixture_plots import draw_frame
+        from mnistgan.mixtures import MIXTURES
+
+        real, _ = load_split("test", config.dataset)
+        draw_frame(args.grid, images, real[: args.n], MIXTURES[config.dataset], title=f"{config.preset}, {args.n}")
+        print(f"wrote {args.grid}")
+    elif args.grid is not None:
         nrow = args.nrow or math.ceil(math.sqrt(args.n))
         save_png(make_grid(images, nrow=nrow), args.grid, scale=2)
         print(f"wrote {args.grid}")
     if args.npz is not None:
-        atomic_write_buffered(args.npz, lambda buffer: np.savez_compressed(buffer, images=images))
-        print(f"wrote {args.npz} ({len(images)} images)")
+        key = "points" if points else "images"
+        atomic_write_buffered(args.npz, lambda buffer: np.savez_compressed(buffer, **{key: images}))
+        print(f"wrote {args.npz} ({len(images)} {key})")
     return 0
 
 
