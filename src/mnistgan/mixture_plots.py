@@ -1,7 +1,7 @@
 """Pictures of a 2-D run: generated points over the real ones, with D's output as a contour behind them.
 
 Training writes one frame per snapshot into the run's progress folder (the same fixed noise every time, so the
-frames show G moving: a plain GAN hops from mode to mode), the last frame as mixture.png and all of them as
+frames show G moving onto the modes and D's islands around them), the last frame as mixture.png and all of them as
 mixture.gif. D's output at a point x is sigmoid(D) of a pack of `pack` copies of x (PacGAN's D judges packs).
 """
 
