@@ -20,7 +20,7 @@ from mnistgan.cli import main
 from mnistgan.conditional import ConditionalGenerator, ProjectionDiscriminator
 from mnistgan.config import PRESETS, preset_config
 from mnistgan.conv import ConvDiscriminator, ConvGenerator
-from mnistgan.data import Batcher, load_split
+from mnistgan.data import DATASETS, Batcher, load_split
 from mnistgan.errors import UserError
 from mnistgan.models import MLPDiscriminator, MLPGenerator, build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import g_loss_feature_matching, get_objective, objective_from_config, r1_penalty, r2_penalty
@@ -35,6 +35,8 @@ B = 32
 def _config(name: str, data_dir: Path, **overrides):
     values = dict(steps=10, batch_size=B, data_dir=str(data_dir), device="cpu", log_every=1, print_every=10)
     values.update(snapshot_every=10, checkpoint_every=10)
+    if DATASETS[PRESETS[name].get("dataset", "mnist")].kind == "points":  # a 2-D mixture: generated, no folder
+        del values["data_dir"]
     return preset_config(name, **(values | overrides))
 
 
@@ -275,7 +277,7 @@ def test_conv_discriminator_is_built(tiny_data_dir: Path) -> None:
         ({"n_critic": 0}, "n_critic must be a positive integer"),
         ({"gp_weight": -1.0}, "gp_weight must be a finite number >= 0"),
         ({"loss": "lsgan2"}, "loss must be one of nsgan, hinge, wgan, rpgan, lsgan, got .lsgan2."),
-        ({"arch": "vit"}, "arch must be one of mlp, conv, got .vit."),
+        ({"arch": "vit"}, "arch must be one of mlp, conv, pacgan-mlp, got .vit."),
     ],
 )
 def test_remedy_settings_are_validated(overrides: dict, message: str) -> None:

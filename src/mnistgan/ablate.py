@@ -5,8 +5,9 @@ Layout: ``OUT/<preset>/seed<k>/`` is an ordinary run directory plus ``result.jso
 of its final generator, the training wall time and the step count), written atomically when the run is finished.
 A run whose result.json exists is never retrained (asked for a different number of scored samples, it is only
 scored again), and a run killed mid-training resumes from its last checkpoint, so a long table can be built across
-several sessions. ``OUT/table.md`` and ``OUT/digits.png`` are redrawn from
-the result files at the end of every invocation.
+several sessions. ``OUT/table.md`` and ``OUT/digits.png`` (a 2-D mixture: ``OUT/modes.png``) are redrawn from
+the result files at the end of every invocation. Runs are scored by their dataset's scorer (scorers.py): the MNIST
+evaluator's metrics, or a mixture's modes, high-quality share and reverse KL, with the papers' rows beside ours.
 
 Runs go to worker processes (spawned, ``jobs`` at a time), each with ``max(1, cores // jobs)`` torch threads.
 """
@@ -25,15 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from mnistgan.ablation_results import RESULT, load_results, markdown_table, plot_digit_shares
+from mnistgan.ablation_results import RESULT, columns, load_results, markdown_table, plot_digit_shares, published_rows
 from mnistgan.config import PRESETS, preset_config
 from mnistgan.errors import NonFiniteError, UserError
 from mnistgan.files import atomic_write_text
 from mnistgan.rundir import RESUME
+from mnistgan.scorers import EVALUATOR_METRICS, scorer_for
 
 CLAIM = "running.pid"  # present while a process trains or scores the run
 EVAL_SEED = 2**31 - 1  # noise seed of the evaluation samples: fixed, and unlike any training seed
-METRICS = ["fd", "kid", "score", "digits", "pr"]  # the metric families the table needs
+METRICS = list(EVALUATOR_METRICS)  # the metric families the MNIST table needs
 
 
 # (result key, column title, format) of the table's columns, in order.
@@ -47,6 +49,7 @@ class RunSpec:
     run_dir: str
     threads: int
     n_eval: int = 10_000
+    dataset: str | None = None  # None: the preset's own dataset
 
 
 TrainFn = Callable[[RunSpec], None]
@@ -61,7 +64,7 @@ def default_train(spec: RunSpec) -> None:
     """Train spec's preset into spec.run_dir with mnistgan.train.train, resuming a partial run."""
     from mnistgan.train import train
 
-    config = preset_config(spec.preset, seed=spec.seed, steps=spec.steps, threads=spec.threads)
+    config = preset_config(spec.preset, seed=spec.seed, steps=spec.steps, threads=spec.threads, dataset=spec.dataset)
     run_dir = Path(spec.run_dir)
     resume = (run_dir / RESUME).is_file()  # a run killed before its first checkpoint starts again
     train(config, run_dir, resume=resume, overwrite=not resume, quiet=True)
@@ -77,14 +80,18 @@ def evaluate_images(images: np.ndarray, seed: int = 0) -> dict[str, Any]:
 
 def default_eval(spec: RunSpec) -> dict[str, Any]:
     """Metrics of spec.n_eval samples of the run's final generator (noise seed EVAL_SEED; a conditional generator
-    draws its labels in the training set's proportions)."""
+    draws its labels in the training set's proportions), by its dataset's scorer."""
     import torch
 
     from mnistgan.sample import generate, load_generator
 
     torch.set_num_threads(spec.threads)
     generator, config, _ = load_generator(Path(spec.run_dir))
-    return evaluate_images(generate(generator, config, spec.n_eval, seed=EVAL_SEED))
+    samples = generate(generator, config, spec.n_eval, seed=EVAL_SEED)
+    scorer = scorer_for(config.dataset, config.data_dir)
+    if scorer.name == "mnist-evaluator":
+        return evaluate_images(samples)  # the name benchmarks and tests patch
+    return scorer.score(samples, config.dataset)
 
 
 def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = default_eval) -> dict[str, Any] | None:
@@ -172,18 +179,28 @@ def _init_worker(threads: int) -> None:
 
 
 def plan(
-    presets: list[str], seeds: int, steps: int | None, out: Path, jobs: int, cores: int, n_eval: int
+    presets: list[str],
+    seeds: int,
+    steps: int | None,
+    out: Path,
+    jobs: int,
+    cores: int,
+    n_eval: int | None,
+    dataset: str | None = None,
 ) -> list[RunSpec]:
-    """Every (preset, seed) run, checking the presets exist and that finished runs match the requested steps."""
+    """Every (preset, seed) run, checking the presets exist (and fit `dataset`, when given) and that finished runs
+    match the requested steps; n_eval None: the number of samples the dataset's scoring protocol asks for."""
     unknown = [p for p in presets if p not in PRESETS]
     if unknown:
         raise UserError(f"unknown preset {unknown[0]!r}; valid presets: {', '.join(PRESETS)}")
     threads = max(1, cores // jobs)
     specs = []
     for preset in presets:
-        want = steps if steps is not None else preset_config(preset).steps
+        config = preset_config(preset, dataset=dataset)  # UserError when the preset's arch cannot take the data
+        want = steps if steps is not None else config.steps
+        n = n_eval if n_eval is not None else scorer_for(config.dataset, config.data_dir).protocol_n
         for seed in range(seeds):
-            spec = RunSpec(preset, seed, steps, str(Path(out) / preset / f"seed{seed}"), threads, n_eval)
+            spec = RunSpec(preset, seed, steps, str(Path(out) / preset / f"seed{seed}"), threads, n, dataset)
             done = Path(spec.run_dir) / RESULT
             if done.is_file():
                 old = json.loads(done.read_text())
@@ -200,18 +217,20 @@ def run_ablation(
     steps: int | None,
     out: Path,
     jobs: int = 1,
-    n_eval: int = 10_000,
+    n_eval: int | None = 10_000,
     cores: int | None = None,
     train_fn: TrainFn = default_train,
     eval_fn: EvalFn = default_eval,
     log: Callable[[str], None] = print,
+    dataset: str | None = None,
 ) -> tuple[Path, Path]:
-    """Run every unfinished (preset, seed) with `jobs` processes, then write table.md and digits.png into out."""
+    """Run every unfinished (preset, seed) with `jobs` processes (on `dataset` instead of each preset's own, when
+    given), then write table.md and the shares figure (digits.png; modes.png for a mixture) into out."""
     if seeds < 1 or jobs < 1:
         raise UserError(f"--seeds and --jobs must be positive, got {seeds} and {jobs}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    specs = plan(presets, seeds, steps, out, jobs, cores or os.cpu_count() or 1, n_eval)
+    specs = plan(presets, seeds, steps, out, jobs, cores or os.cpu_count() or 1, n_eval, dataset)
     todo = [s for s in specs if not _finished(s)]
     log(f"ablate: {len(specs)} runs, {len(specs) - len(todo)} already finished, {len(todo)} to do, {jobs} at a time")
     if jobs == 1 or len(todo) <= 1:
@@ -225,6 +244,16 @@ def run_ablation(
                 _report(future.result(), log)
     results = load_results(out, presets)
     table = out / "table.md"
+    first = preset_config(presets[0], dataset=dataset)
+    scorer = scorer_for(first.dataset, first.data_dir)
+    if scorer.name == "mixture":
+        from mnistgan.mixtures import MIXTURES
+
+        k = MIXTURES[first.dataset].n_modes
+        table.write_text(markdown_table(results, columns(scorer.name), published_rows(first.dataset)))
+        figure = out / "modes.png"
+        plot_digit_shares(results, figure, np.full(k, 1 / k), "mode_hist", f"mode (of {k})", "uniform")
+        return table, figure
     table.write_text(markdown_table(results))
     figure = out / "digits.png"
     plot_digit_shares(results, figure)
@@ -248,6 +277,11 @@ def _report(result: dict[str, Any] | None, log: Callable[[str], None]) -> None:
     where = f"{result['preset']} seed {result['seed']}"
     if "error" in result:
         log(f"  {where}: failed: {result['error']}")
+    elif "hq_share" in result:
+        log(
+            f"  {where}: modes {result['modes_covered']}, hq {100 * result['hq_share']:.1f}%, "
+            f"KL {result['reverse_kl']:.3f}, {result['train_min']:.1f} min"
+        )
     else:
         log(
             f"  {where}: fd {result.get('fd', float('nan')):.2f}, modes {result.get('modes')}, "

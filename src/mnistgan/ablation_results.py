@@ -17,11 +17,26 @@ from mnistgan.files import save_figure
 RESULT = "result.json"  # beside each ablation run directory's own files
 
 
-def columns() -> list[tuple[str, str, str]]:
-    """The table's (key, title, format) columns: the metrics' own (metrics.registry.table_columns), then time."""
-    from mnistgan.metrics.registry import table_columns
+def columns(scorer: str = "mnist-evaluator") -> list[tuple[str, str, str]]:
+    """The table's (key, title, format) columns: the scorer's own (scorers.py; the evaluator's come from
+    metrics.registry.table_columns), then time."""
+    from mnistgan.scorers import SCORERS
 
-    return [(c.key, c.column, c.column_fmt or c.fmt) for c in table_columns()] + [("train_min", "train min", "{:.1f}")]
+    return SCORERS[scorer].columns() + [("train_min", "train min", "{:.1f}")]
+
+
+def published_rows(dataset: str) -> list[tuple[str, dict[str, str]]]:
+    """Published numbers for a dataset (mixtures.PUBLISHED), as (row label, {column key: text}): copied from the
+    papers, not measured here, and labelled so."""
+    from mnistgan.mixtures import PUBLISHED, PUBLISHED_STEPS
+
+    return [
+        (
+            f"{method} (copied: {source})",
+            {"steps": PUBLISHED_STEPS.get(source, "—"), "modes_covered": modes, "hq_share": f"{hq}%", "reverse_kl": kl},
+        )
+        for method, modes, hq, kl, source in PUBLISHED.get(dataset, ())
+    ]
 
 
 def load_results(out: Path, presets: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -39,9 +54,14 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else math.nan
 
 
-def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
-    """One row per preset: mean ± std over its finished seeds of every column; failed seeds counted apart."""
-    cols = columns()
+def markdown_table(
+    results: dict[str, list[dict[str, Any]]],
+    cols: list[tuple[str, str, str]] | None = None,
+    published: list[tuple[str, dict[str, str]]] = (),
+) -> str:
+    """One row per preset: mean ± std over its finished seeds of every column (default: the MNIST evaluator's);
+    failed seeds counted apart; then any published rows, copied, with "copied" in their label."""
+    cols = cols if cols is not None else columns()
     head = ["preset", "seeds", "steps"] + [title for _, title, _ in cols]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for preset, rows in results.items():
@@ -50,17 +70,23 @@ def markdown_table(results: dict[str, list[dict[str, Any]]]) -> str:
         steps = sorted({f"{result_steps(r):,}" for r in rows})
         cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else ""), "/".join(steps) or "—"]
         for key, _, fmt in cols:
-            values = [r[key] for r in good if r.get(key) is not None]
+            values = [r[key] for r in good if r.get(key) is not None and math.isfinite(r[key])]
             if not values:
                 cells.append("—")
                 continue
             mean, std = mean_std(values)
             cells.append(fmt.format(mean) + ("" if math.isnan(std) else " ± " + fmt.format(std)))
         lines.append("| " + " | ".join(cells) + " |")
+    for label, texts in published:
+        cells = [label, "published", texts.get("steps", "—")] + [texts.get(k, "—") for k, _, _ in cols]
+        lines.append("| " + " | ".join(cells) + " |")
     resumed = sorted({p for p, rows in results.items() if any(r.get("resumed") for r in rows)})
     note = "\nmean ± sample std over seeds; ↓ lower is better, ↑ higher is better. "
     note += "train min: wall time of the training call"
     note += f" (resumed runs, counting only their last session: {', '.join(resumed)})" if resumed else ""
+    if published:
+        note += ". Rows marked copied are the papers' numbers (PacGAN: mean ± standard error over 10 trials; VEEGAN:"
+        note += " means of 5 runs), not runs of this package"
     return "\n".join(lines) + "\n" + note + ".\n"
 
 
@@ -103,10 +129,16 @@ def fixed_criteria(
 
 
 def plot_digit_shares(
-    results: dict[str, list[dict[str, Any]]], path: Path, reference: np.ndarray | None = None
+    results: dict[str, list[dict[str, Any]]],
+    path: Path,
+    reference: np.ndarray | None = None,
+    key: str = "digits_hist",
+    xlabel: str = "predicted digit",
+    reference_label: str = "test set",
 ) -> Path:
-    """Bar chart per preset of the shares of samples read as each digit and, grey, of those that are not digits
-    (mean over seeds, std as error bars, seeds as dots)."""
+    """Bar chart per preset of the generated-digit shares (mean over seeds, std as error bars, seeds as dots), and,
+    grey, of the samples that are not digits; with key "mode_hist" and a uniform reference, the shares of a mixture's
+    modes."""
     from matplotlib.figure import Figure  # the object API: no pyplot, no backend switch
 
     if reference is None:
@@ -121,22 +153,34 @@ def plot_digit_shares(
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     for ax in axes.flat[len(presets) :]:
         ax.axis("off")
-    digits = np.arange(10)
+    digits = np.arange(len(reference))
     for ax, preset in zip(axes.flat, presets):
-        hists = np.array([r["digits_hist"] for r in results[preset] if "digits_hist" in r], dtype=np.float64)
+        hists = np.array([r[key] for r in results[preset] if key in r], dtype=np.float64)
         ax.set_title(f"{preset} ({len(hists)} seeds)", fontsize=9)
         ax.step(
-            np.arange(11) - 0.5, np.append(reference, reference[-1]), where="post", color="k", lw=1, label="test set"
+            np.arange(len(reference) + 1) - 0.5,
+            np.append(reference, reference[-1]),
+            where="post",
+            color="k",
+            lw=1,
+            label=reference_label,
         )
+        digit_shares = key == "digits_hist"
+        bins, colors = digits, ["tab:blue"] * len(digits)
         if len(hists):
-            hists = np.hstack([hists, np.clip(1 - hists.sum(1, keepdims=True), 0, 1)])  # (seeds, 11): + not a digit
+            if digit_shares:  # (seeds, 11): the samples that read as no digit as an eleventh, grey bar
+                hists = np.hstack([hists, np.clip(1 - hists.sum(1, keepdims=True), 0, 1)])
+                bins, colors = np.arange(11), colors + ["tab:gray"]
             std = hists.std(axis=0, ddof=1) if len(hists) > 1 else None
-            colors = ["tab:blue"] * 10 + ["tab:gray"]
-            ax.bar(np.arange(11), hists.mean(axis=0), yerr=std, color=colors, alpha=0.6, capsize=2, label="mean")
+            ax.bar(bins, hists.mean(axis=0), yerr=std, color=colors, alpha=0.6, capsize=2, label="mean")
             for i, h in enumerate(hists):
-                ax.plot(np.arange(11), h, ".", color="tab:red", ms=3, label="seeds" if i == 0 else None)
-        ax.set_xticks(np.arange(11), [*map(str, digits), "?"])
-        ax.set_xlabel("reads as digit (?: not a digit)", fontsize=8)
+                ax.plot(bins, h, ".", color="tab:red", ms=3, label="seeds" if i == 0 else None)
+        if digit_shares:
+            ax.set_xticks(np.arange(11), [*map(str, digits), "?"])
+            ax.set_xlabel("reads as digit (?: not a digit)", fontsize=8)
+        else:
+            ax.set_xticks(digits if len(digits) <= 10 else digits[::4])
+            ax.set_xlabel(xlabel, fontsize=8)
     axes[0, 0].set_ylabel("share of samples")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()

@@ -197,13 +197,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
             raise UserError(f"--digit needs a digit-conditional generator; {args.target} is not one")
         labels = digit_labels(args.digit, args.n)
     images = generate(generator, config, args.n, seed=args.seed, labels=labels, truncation=args.truncation)
-    if args.grid is not None:
+    points = images.ndim == 2  # a 2-D dataset: (n, 2) float32 points, drawn as a scatter over the real ones
+    if args.grid is not None and points:
+        from mnistgan.data import load_split
+        from mnistgan.mixture_plots import draw_frame
+        from mnistgan.mixtures import MIXTURES
+
+        real, _ = load_split("test", config.dataset)
+        draw_frame(args.grid, images, real[: args.n], MIXTURES[config.dataset], title=f"{config.preset}, {args.n}")
+        print(f"wrote {args.grid}")
+    elif args.grid is not None:
         nrow = args.nrow or math.ceil(math.sqrt(args.n))
         save_png(make_grid(images, nrow=nrow), args.grid, scale=2)
         print(f"wrote {args.grid}")
     if args.npz is not None:
-        atomic_write_buffered(args.npz, lambda buffer: np.savez_compressed(buffer, images=images))
-        print(f"wrote {args.npz} ({len(images)} images)")
+        key = "points" if points else "images"
+        atomic_write_buffered(args.npz, lambda buffer: np.savez_compressed(buffer, **{key: images}))
+        print(f"wrote {args.npz} ({len(images)} {key})")
     return 0
 
 
@@ -232,7 +242,10 @@ def add_ablate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--full", action="store_true", help="each preset's own (long) step count instead of --steps")
     p.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time; each gets cores // jobs threads")
     p.add_argument("--threads", type=_positive_int, default=None, help="threads per run instead of cores // jobs")
-    p.add_argument("--n-eval", type=_positive_int, default=10_000, help="samples scored per run (default 10000)")
+    n_help = "samples scored per run (default: the dataset's protocol, 10000 for MNIST, 2500 for a 2-D mixture)"
+    p.add_argument("--n-eval", type=_positive_int, default=None, help=n_help)
+    data_help = "train every preset on this dataset instead of its own (ring8 and grid25: the 2-D mixtures)"
+    p.add_argument("--dataset", default=None, help=data_help)
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/ablate or runs/ablate-full)")
     p.set_defaults(func=cmd_ablate)
 
@@ -246,11 +259,15 @@ def cmd_ablate(args: argparse.Namespace) -> int:
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     if not presets:
         raise UserError(f"--presets: give one or more of {', '.join(PRESETS)}")
-    out = args.out or Path("runs") / ("ablate-full" if args.full else "ablate")
+    out = args.out or Path("runs") / (
+        ("ablate-full" if args.full else "ablate") + (f"-{args.dataset}" if args.dataset else "")
+    )
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
     cores = args.threads * args.jobs if args.threads else None  # run_ablation gives each job cores // jobs
-    table, figure = run_ablation(presets, args.seeds, args.steps, out, args.jobs, args.n_eval, cores)
+    table, figure = run_ablation(
+        presets, args.seeds, args.steps, out, args.jobs, args.n_eval, cores, dataset=args.dataset
+    )
     print(table.read_text())
     print(f"wrote {table} and {figure}")
     return 0
@@ -273,7 +290,7 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate, print the table, say where the results went."""
-    from mnistgan.evaluate import format_table, run_eval
+    from mnistgan.evaluate import format_report, run_eval
 
     if args.list_metrics:
         from mnistgan.metrics.registry import METRICS
@@ -293,8 +310,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     record = run_eval(args.target, args.real, args.n, args.metrics, args.seed, args.json)
     if record["model"] is not None:
         print(f"model: {record['model']['target']}")
-    print(f"{record['protocol']}; evaluator {record['evaluator_sha256'][:12]}")
-    print(format_table(record["model"], record["real"]))
+    print(format_report(record))
     if record["model"] is not None and record["model"].get("verdict"):
         print(f"verdict: {record['model']['verdict']}")
     print(f"wall time {record['wall_seconds']:.1f} s")

@@ -115,7 +115,24 @@ class TrainConfig:
             if getattr(self, name) not in valid:
                 raise UserError(f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
         self._validate_remedies()
+        self._validate_dataset()
         return self
+
+    def _validate_dataset(self) -> None:
+        from mnistgan.data import DATASETS
+        from mnistgan.models import ARCHS
+
+        spec = DATASETS.get(self.dataset) if self.data_dir is None else None
+        kind = spec.kind if spec is not None else "images"  # a --data-dir folder holds MNIST-format images
+        arch = ARCHS[self.arch]
+        if kind not in arch.kinds:
+            fits = [name for name, a in ARCHS.items() if kind in a.kinds]
+            raise UserError(
+                f"arch {self.arch} takes {', '.join(arch.kinds)}, but dataset {self.dataset} holds {kind}; "
+                f"use arch {' or '.join(fits)}"
+            )
+        if kind == "points" and (self.conditional or self.clusters):
+            raise UserError(f"conditional and clusters need an image dataset; {self.dataset} holds points")
 
     def _validate_remedies(self) -> None:
         for name in ["conv_channels", "mbstd_group", "pack", "n_critic"]:
@@ -137,8 +154,8 @@ class TrainConfig:
                 f"mbstd_group {self.mbstd_group} must divide batch_size // pack = {self.batch_size // self.pack}, "
                 "so that no group mixes real and generated samples"
             )
-        if self.minibatch_disc and self.arch != "mlp":
-            raise UserError("minibatch_disc is implemented for the MLP discriminator only (use arch mlp)")
+        if self.minibatch_disc and self.arch not in ("mlp", "pacgan-mlp"):
+            raise UserError("minibatch_disc is implemented for the MLP discriminator only (use arch mlp or pacgan-mlp)")
         if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters < 0:
             raise UserError(f"clusters must be an integer >= 0 (0: off), got {self.clusters!r}")
         if self.conditional and self.clusters:
@@ -270,6 +287,27 @@ _R3GAN = {"loss": "rpgan", "r1_gamma": 1.0, "r2_gamma": 1.0}
 # WGAN-GP (Gulrajani et al. 2017, Algorithm 1): lambda 10, 5 critic steps per G step, Adam 1e-4, betas (0, 0.9).
 _WGAN_GP = {"loss": "wgan", "gp_weight": 10.0, "n_critic": 5, "lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9}
 
+# PacGAN's 2-D experiments (github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2DRing_GAN&PacGAN/config.py, the
+# same for 2DGrid): their networks (mixture_nets.py), z 2-D standard normal, Adam lr 1e-4 with beta1 0.8, batch 100.
+# They train 400 epochs of their 100,000 points (400,000 steps); ours get STEPS_2D steps (a minute or two on one core).
+STEPS_2D = 1_500
+_PACGAN_2D = {
+    "dataset": "ring8",
+    "arch": "pacgan-mlp",
+    "z_dim": 2,
+    "noise": "normal",
+    "g_hidden": 400,
+    "d_hidden": 200,
+    "lr_g": 1e-4,
+    "lr_d": 1e-4,
+    "beta1": 0.8,
+    "batch_size": 100,
+    "steps": STEPS_2D,
+    "snapshot_every": STEPS_2D // 25,  # 25 frames of mixture.gif
+    "print_every": STEPS_2D,
+    "checkpoint_every": STEPS_2D,
+}
+
 # Presets: overrides on top of the tutorial defaults. One per remedy on the tutorial's MLP, then conv combinations.
 PRESETS: dict[str, dict[str, Any]] = {
     "tutorial": {},
@@ -302,6 +340,31 @@ PRESETS: dict[str, dict[str, Any]] = {
     # pixels drawn in proportion (clusters.py): 50 clusters are 81% pure in digit against 59% for 10, so G's
     # per-cluster digit mix has less to get right; about 12 minutes a seed on 2 CPU cores.
     "conv-clusters": {**_DCGAN, "steps": 12_000, "ema_beta": 0.999, "clusters": 50, "mode_seeking": 1.0},
+    # The 2-D mixtures (ring8 by default; --dataset grid25, or ablate --dataset grid25, for the grid): PacGAN's GAN
+    # baseline, their PacGAN2 (D judges pairs; batch 200 keeps their 100 D inputs a step), and our remedy.
+    "mixture-gan": dict(_PACGAN_2D),
+    "mixture-pacgan2": {**_PACGAN_2D, "pack": 2, "batch_size": 200},
+    # Our remedy (docs/mixtures.md, "What was tried"): PacGAN2's pairs plus a small R1 penalty (Mescheder et al.
+    # 2018: the GAN converges to the data instead of circling it, which evens the modes' shares) and an EMA of G,
+    # on the same network family at 128 units (a step costs a third of the 400/200 pair's), Adam 1e-3, beta1 0.5.
+    # gamma 1e-3: R1 scales with D's slope squared, ~1/std^2, and the ring's std is 0.01. EMA 0.99, not 0.999: G has
+    # BatchNorm, whose running statistics the average copies from the live G, and a long average drifts from them.
+    "mixture-r1-pacgan2": {
+        **_PACGAN_2D,
+        "g_hidden": 128,
+        "d_hidden": 128,
+        "lr_g": 1e-3,
+        "lr_d": 1e-3,
+        "beta1": 0.5,
+        "pack": 2,
+        "batch_size": 200,
+        "r1_gamma": 1e-3,
+        "ema_beta": 0.99,
+        "steps": 6_000,
+        "snapshot_every": 240,
+        "print_every": 6_000,
+        "checkpoint_every": 6_000,
+    },
 }
 
 
@@ -327,6 +390,9 @@ PRESET_ABOUT: dict[str, str] = {
     "conv-ema": "conv pair + an EMA of G",
     "conv-conditional": "the shipped conditional generator's recipe (labels, EMA, mode seeking)",
     "conv-clusters": "recommended: conv pair conditioned on 50 k-means clusters, EMA, mode seeking (no labels)",
+    "mixture-gan": "2-D mixtures (ring8; --dataset grid25): PacGAN's GAN baseline, their networks and optimiser",
+    "mixture-pacgan2": "2-D mixtures: PacGAN2, D judges pairs of points (Lin et al. 2018)",
+    "mixture-r1-pacgan2": "2-D mixtures, our remedy: PacGAN2 pairs + R1 penalty + EMA of G, 128-unit nets",
 }
 
 

@@ -1,12 +1,13 @@
-"""MNIST-format datasets: the bundled MNIST, any folder of IDX files, downloads of Fashion-MNIST and KMNIST,
-and batches drawn from one in-memory uint8 tensor.
+"""Datasets: the bundled MNIST, any folder of IDX files, downloads of Fashion-MNIST and KMNIST, the 2-D Gaussian
+mixtures of the mode-collapse literature (mixtures.py), and batches drawn from one in-memory tensor.
 
-The whole training set is 47 MB as uint8, so it lives on the training device and a batch is an index into it:
-no DataLoader, no workers, no per-step host-to-device copy.
+The whole training set is 47 MB as uint8 (MNIST; 0.8 MB of float32 points for a mixture), so it lives on the
+training device and a batch is an index into it: no DataLoader, no workers, no per-step host-to-device copy.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import urllib.error
@@ -23,6 +24,7 @@ import torch
 from mnistgan.errors import UserError
 from mnistgan.files import atomic_write_bytes
 from mnistgan.idx import read_idx, sha256_of
+from mnistgan.mixtures import MIXTURES
 
 FILES = {
     ("train", "images"): "train-images-idx3-ubyte",
@@ -41,19 +43,38 @@ class DatasetSpec:
     mirrors: tuple[str, ...] = ()  # base URLs tried in order; empty for the bundled copy
     gz_sha256: tuple[tuple[str, str], ...] = ()  # SHA-256 of each downloaded .gz file, as its mirrors serve it
     raw_sha256: tuple[tuple[str, str], ...] = ()  # SHA-256 of each decompressed file (bundled MNIST)
-    shape: tuple[int, ...] = (28, 28)  # one sample as stored (height, width of a grayscale image)
+    shape: tuple[int, ...] = (28, 28)  # one sample as stored (height, width of a grayscale image; (2,) for points)
     modes: str = "the 10 classes"  # what mode collapse is counted over
     n_modes: int = 10
-    scored_by: str | None = None  # what reads the modes of generated samples: "mnist-evaluator", or None (none ships)
+    # What reads the modes of generated samples (scorers.py dispatches on it): "mnist-evaluator" (the shipped
+    # classifier), "mixture" (distance to the known mode centres, mixtures.py), or None (none ships).
+    scored_by: str | None = None
     # How to make a split when the data is not four IDX files (a synthetic or derived dataset): split -> (samples,
-    # labels), samples uint8 of shape (N, *shape); None: read the IDX files (bundled, downloaded or --data-dir).
+    # labels), samples of `kind` and `shape`; None: read the IDX files (bundled, downloaded or --data-dir).
     loader: Callable[[str], tuple[np.ndarray, np.ndarray]] | None = None
+    # "images": uint8 grayscale pixels, which networks see divided by 255, in [0, 1], and which are drawn as grids;
+    # "points": float32 coordinates, which networks see as they are, and which are drawn as scatter plots.
+    kind: str = "images"
 
-    def check_images(self, images: np.ndarray, where: str) -> None:
-        """UserError unless images are uint8 of shape (N, *shape)."""
-        if images.ndim != 1 + len(self.shape) or images.shape[1:] != self.shape or images.dtype != np.uint8:
-            want = ", ".join(map(str, self.shape))
-            raise UserError(f"{where}: images must be uint8 of shape (N, {want}), found {images.dtype} {images.shape}")
+    @property
+    def dtype(self) -> np.dtype:
+        """How one sample is stored: uint8 pixels or float32 coordinates."""
+        return np.dtype(np.uint8 if self.kind == "images" else np.float32)
+
+    @property
+    def width(self) -> int:
+        """Numbers per sample as networks exchange them, flat (784 for MNIST, 2 for a 2-D mixture)."""
+        return math.prod(self.shape)
+
+    def check_samples(self, samples: np.ndarray, where: str) -> None:
+        """UserError unless samples are of this dataset's dtype and shape (N, *shape)."""
+        if samples.ndim != 1 + len(self.shape) or samples.shape[1:] != self.shape or samples.dtype != self.dtype:
+            want = ", ".join(map(str, self.shape)) + ("," if len(self.shape) == 1 else "")
+            raise UserError(
+                f"{where}: {self.kind} must be {self.dtype} of shape (N, {want}), found {samples.dtype} {samples.shape}"
+            )
+
+    check_images = check_samples  # the name older callers use
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -88,7 +109,27 @@ DATASETS: dict[str, DatasetSpec] = {
             ("t10k-labels-idx1-ubyte", "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c"),
         ),
     ),
+    **{
+        m.name: DatasetSpec(
+            name=m.name,
+            shape=(2,),
+            modes=f"the {m.n_modes} Gaussians",
+            n_modes=m.n_modes,
+            scored_by="mixture",  # scorers.py: distance to the known centres, the VEEGAN / PacGAN protocol
+            loader=m.loader,
+            kind="points",
+        )
+        for m in MIXTURES.values()
+    },
 }
+
+
+def spec_of(dataset: str, data_dir: str | Path | None = None) -> DatasetSpec:
+    """The spec a run trains on: its dataset's, or MNIST's format for a --data-dir folder (or a name not registered
+    here, which load_split reports)."""
+    if data_dir is None and dataset in DATASETS:
+        return DATASETS[dataset]
+    return DATASETS["mnist"]
 
 
 def bundled_dir() -> Path:
@@ -110,8 +151,10 @@ def _find(folder: Path, stem: str) -> Path | None:
 
 def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path:
     """Fetch a registered dataset's four files into dest (default: the cache), verifying SHA-256; return dest."""
-    if name not in DATASETS:
-        raise UserError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
+    files = [n for n, s in DATASETS.items() if s.loader is None]  # the datasets that are files (not generated)
+    if name not in files:
+        what = f"dataset {name!r} is generated in memory, not downloaded" if name in DATASETS else "unknown dataset"
+        raise UserError(f"{what if name in DATASETS else what + ' ' + repr(name)}; valid datasets: {', '.join(files)}")
     spec = DATASETS[name]
     dest = Path(dest) if dest is not None else cache_dir() / name
     if not spec.mirrors:
@@ -165,7 +208,7 @@ def load_split(
         if split not in ("train", "test"):
             raise UserError(f"split must be 'train' or 'test', got {split!r}")
         samples, labels = spec.loader(split)
-        spec.check_images(samples, f"dataset {dataset}")
+        spec.check_samples(samples, f"dataset {dataset}")
         return samples, labels
     folder = dataset_dir(dataset, data_dir)
     return _load_cached(str(folder.resolve()), split, dataset if data_dir is None else None)
@@ -205,7 +248,8 @@ def copy_dataset(src: Path, dest: Path) -> None:
 
 
 class Batcher:
-    """Epoch-shuffled batches (sampling without replacement, like the tutorial's `next_batch`) from a uint8 tensor.
+    """Epoch-shuffled batches (sampling without replacement, like the tutorial's `next_batch`) from a uint8 tensor
+    of images (a batch is divided by 255) or a float32 tensor of points (a batch is used as it is).
 
     The batch at step i is a pure function of (seed, i): the epoch's permutation comes from a generator seeded by
     (seed, epoch), so resuming at step i needs no saved data-loader state.
@@ -216,9 +260,11 @@ class Batcher:
     ) -> None:
         if len(images) < batch_size:
             raise UserError(f"batch size {batch_size} is larger than the dataset ({len(images)} images)")
+        self.pixels = np.asarray(images).dtype.kind in "biu"  # integer images in 0-255; float32 points as they are
+        dtype = np.uint8 if self.pixels else np.float32
         self.data = (
-            torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).reshape(len(images), -1).to(device)
-        )  # (N, 784)
+            torch.from_numpy(np.array(images, dtype=dtype, copy=True)).reshape(len(images), -1).to(device)
+        )  # (N, 784) or (N, 2)
         if labels is not None and len(labels) != len(images):
             raise UserError(f"{len(labels)} labels for {len(images)} images")
         self.labels = None if labels is None else torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device)
@@ -243,7 +289,8 @@ class Batcher:
         return torch.cat([self._perm(epoch)[offset:], self._perm(epoch + 1)[: offset + b - n]])
 
     def _images(self, idx: torch.Tensor) -> torch.Tensor:
-        return torch.index_select(self.data, 0, idx).float().div_(255.0)  # index_select: 7x faster than data[idx]
+        rows = torch.index_select(self.data, 0, idx)  # index_select: 7x faster than data[idx]
+        return rows.float().div_(255.0) if self.pixels else rows
 
     def batch(self, step: int) -> torch.Tensor:
         """Float images in [0, 1] of the batch at `step` (B, 784)."""

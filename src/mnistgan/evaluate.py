@@ -1,5 +1,6 @@
 """`mnistgan eval`: load what to evaluate (a run, a checkpoint, an array file, a folder of PNGs), check it, score it
-beside the real-data reference row, print the table and write eval.json.
+beside the real-data reference row, print the table and write eval.json. A run on a 2-D mixture is scored by its
+dataset's scorer (scorers.py: modes, high-quality share, reverse KL), never by the MNIST evaluator.
 
 The reference row scores n held-out real images (a seeded subset of train[:50000], which the Parzen validation
 split train[50000:51000] never overlaps) against the same test set, under the same protocol; it is computed once
@@ -41,6 +42,8 @@ class Target:
     source: str
     run_dir: Path | None = None  # eval.json and memorization.png go here for runs and checkpoints
     exclude_train: np.ndarray | None = None  # real rows: each image's own training index, skipped by memorization
+    dataset: str | None = None  # runs and checkpoints: the dataset they were trained on (it chooses the scorer)
+    data_dir: str | None = None
 
 
 def to_uint8_images(array: np.ndarray, source: str = "images") -> np.ndarray:
@@ -169,14 +172,16 @@ def load_target(target: Path, n: int | None = None, seed: int = 0) -> Target:
         raise UserError(f"{target} does not exist (pass a run directory, a .safetensors, .npz, .npy or PNG folder)")
     if target.is_dir() and (target / SNAPSHOT).is_file() or target.suffix == ".safetensors":
         from mnistgan.sample import generate, load_generator
+        from mnistgan.scorers import scorer_for
 
         generator, config, step = load_generator(target)
-        n = DEFAULT_N if n is None else n
+        n = scorer_for(config.dataset, config.data_dir).protocol_n if n is None else n  # MNIST: DEFAULT_N
         check_fits(n * BYTES_PER_SAMPLE, f"evaluating {n} samples", "ask for fewer with --n")
-        images = generate(generator, config, n, seed=seed)
+        images = generate(generator, config, n, seed=seed)  # images, or points for a 2-D dataset
         kind = "run" if target.is_dir() else "checkpoint"
         run_dir = target if target.is_dir() else target.parent
-        return Target(images, kind, f"{target} (step {step}, seed {seed})", run_dir)
+        where = f"{target} (step {step}, seed {seed})"
+        return Target(images, kind, where, run_dir, dataset=config.dataset, data_dir=config.data_dir)
     if target.is_dir():
         return Target(_take(load_png_folder(target), n, str(target)), "pngs", str(target))
     if target.suffix in (".npz", ".npy"):
@@ -185,6 +190,62 @@ def load_target(target: Path, n: int | None = None, seed: int = 0) -> Target:
     raise UserError(
         f"{target}: cannot evaluate a {target.suffix or 'suffix-less'} file (use .npz, .npy or .safetensors)"
     )
+
+
+def _scorer_record(tgt: Target, scorer, seed: int, t0: float) -> dict:  # noqa: ANN001 - a scorers.Scorer
+    """eval.json of a run scored by a dataset scorer: the model row and the real row (as many test samples)."""
+    n = len(tgt.images)
+    real, _ = load_split("test", tgt.dataset)
+    if n > len(real):
+        raise UserError(f"--n {n}: the real row draws from {len(real)} test samples of {tgt.dataset}; ask for fewer")
+    model = {"n": n, "seed": seed, "metrics": scorer.score(tgt.images, tgt.dataset), "target": tgt.source}
+    model["kind"] = tgt.kind
+    return {
+        "protocol": f"{n} samples of {tgt.dataset} scored by the {scorer.name} protocol ({scorer.about})",
+        "scorer": scorer.name,
+        "model": model,
+        "real": {"n": n, "source": f"{tgt.dataset} test split", "metrics": scorer.score(real[:n], tgt.dataset)},
+        "wall_seconds": round(time.perf_counter() - t0, 2),
+    }
+
+
+def _write_record(record: dict, tgt: Target, target: Path, json_out: Path | None) -> dict:
+    """Write eval.json into a run directory (and to --json), noting what could not be written."""
+    outputs = [Path(json_out)] if json_out else []
+    if tgt.kind == "run" and not unwritable_reason(Path(target)):
+        outputs.append(Path(target) / EVAL)
+    record["written"], record["not_written"] = [], []
+    for path in outputs:
+        try:
+            atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+            record["written"].append(str(path))
+        except UserError as err:
+            if path == Path(json_out or ""):
+                raise
+            record["not_written"].append(str(err))
+    return record
+
+
+MIXTURE_ROWS = (  # (key, label, format, meaning) of the mixture table
+    ("modes_covered", "modes covered", "{}", "modes with at least one high-quality sample nearest to them"),
+    ("hq_share", "high quality", "{:.1%}", "share of samples within 3 std of their nearest mode"),
+    ("reverse_kl", "reverse KL", "{:.4f}", "KL(high-quality samples over modes || uniform), lower is better"),
+)
+
+
+def format_report(record: dict) -> str:
+    """What `mnistgan eval` prints after the model line: the protocol line and the table (either scorer's)."""
+    if record.get("scorer", "mnist-evaluator") == "mnist-evaluator":
+        head = f"{record['protocol']}; evaluator {record['evaluator_sha256'][:12]}"
+        return head + "\n" + format_table(record["model"], record["real"])
+    rows = [["metric", "model", f"real ({record['real']['source']})", "meaning"]]
+    for key, label, fmt, meaning in MIXTURE_ROWS:
+        value = record["model"]["metrics"][key]
+        rows.append([label, fmt.format(value), fmt.format(record["real"]["metrics"][key]), meaning])
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return record["protocol"] + "\n" + "\n".join(out)
 
 
 def reference_row(names: list[str], n: int, seed: int, evaluator, reference: Reference) -> dict:  # noqa: ANN001
@@ -274,6 +335,14 @@ def run_eval(
     if json_out is not None and (reason := unwritable_reason(Path(json_out).absolute().parent)):
         raise UserError(f"--json {json_out}: {reason}")  # before any slow work
     tgt = load_target(target, n, seed) if target is not None else None
+    if tgt is not None and tgt.dataset is not None:
+        from mnistgan.scorers import scorer_for
+
+        scorer = scorer_for(tgt.dataset, tgt.data_dir)
+        if scorer.name != "mnist-evaluator":  # a 2-D run: its own scorer, no evaluator, no image metrics
+            if metrics not in (None, "all"):
+                raise UserError(f"--metrics applies to image runs; {target} is scored by the {scorer.name} protocol")
+            return _write_record(_scorer_record(tgt, scorer, seed, t0), tgt, target, json_out)
     check_sample_size(names, len(tgt.images) if tgt else DEFAULT_N if n is None else n)  # before any slow work
     evaluator = load_evaluator()
     reference = Reference(evaluator)

@@ -1,6 +1,7 @@
-"""Architectures: each one module (mlp.py, conv.py) plus one registry entry here, for G and D together, with the
-data shape it takes. `build_generator` / `build_discriminator` build what the config names, initialised, wrapped
-for labels when the run is conditional. Discriminators return logits; the sigmoid lives inside the loss.
+"""Architectures: each one module (mlp.py, conv.py, mixture_nets.py) plus one registry entry here, for G and D
+together, with the data shape and kind it takes. `build_generator` / `build_discriminator` build what the config
+names, initialised, wrapped for labels when the run is conditional. Discriminators return logits; the sigmoid lives
+inside the loss.
 """
 
 from __future__ import annotations
@@ -15,23 +16,26 @@ from mnistgan.config import TrainConfig
 from mnistgan.conv import ConvDiscriminator, ConvGenerator, dcgan_init
 from mnistgan.errors import UserError
 from mnistgan.layers import IMAGE_SHAPE
+from mnistgan.mixture_nets import PointDiscriminator, PointGenerator, normal_init
 from mnistgan.mlp import MLPDiscriminator, MLPGenerator, glorot_init
 
 __all__ = ["ARCHS", "Architecture", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_generator"]
-__all__ += ["glorot_init", "register_arch", "sample_noise"]
+__all__ += ["data_width", "glorot_init", "register_arch", "sample_noise"]
 
 
 @dataclass(frozen=True)
 class Architecture:
     """A G and D family: how to build each from the config (G from its input width: z_dim, plus the label
-    embedding when conditional), how to initialise them, and the data shape (channels, height, width) they take."""
+    embedding when conditional), how to initialise them, the data shape (channels, height, width) they take (None:
+    flat rows as wide as the dataset's samples, `data_width`) and the dataset kinds (data.DatasetSpec.kind) they fit."""
 
     name: str
     generator: Callable[[TrainConfig, int], nn.Module]
     discriminator: Callable[[TrainConfig], nn.Module]
     init: Callable[[nn.Module], None]
-    data_shape: tuple[int, ...]
+    data_shape: tuple[int, ...] | None
     about: str
+    kinds: tuple[str, ...] = ("images",)
 
 
 ARCHS: dict[str, Architecture] = {}
@@ -73,6 +77,36 @@ register_arch(
         "DCGAN-style: two (transposed) convolutions each way",
     )
 )
+
+
+register_arch(
+    Architecture(
+        "pacgan-mlp",
+        lambda c, z_in: PointGenerator(z_in, c.g_hidden, data_width(c)),
+        lambda c: PointDiscriminator(
+            data_width(c),
+            c.d_hidden,
+            c.pack,
+            c.spectral_norm,
+            c.mbstd,
+            c.minibatch_disc,
+            c.mbstd_group,
+            md_group=c.batch_size // c.pack,
+        ),
+        normal_init,  # PacGAN's N(0, 0.02)
+        None,
+        "PacGAN's 2-D networks: G 4 x 400 ReLU + BatchNorm, D 3 x 200 maxout (5 pieces)",
+        kinds=("points",),
+    )
+)
+
+
+def data_width(config: TrainConfig) -> int:
+    """Numbers per sample of the config's dataset (784 for an MNIST-format folder or image dataset, 2 for points)."""
+    from mnistgan.data import DATASETS
+
+    spec = DATASETS.get(config.dataset) if config.data_dir is None else None
+    return spec.width if spec is not None else 784
 
 
 def get_arch(name: str) -> Architecture:

@@ -35,10 +35,12 @@ DIGITS_PNG = "digits.png"
 SAMPLES_PNG = "samples_15x15.png"  # the tutorial's 15x15 grid and its single sample
 SAMPLE_PNG = "sample.png"
 MEMORIZATION_PNG = "memorization.png"  # written by `eval`
+MIXTURE_PNG = "mixture.png"  # 2-D datasets: the last scatter frame (samples, real points, D's contour) ...
+MIXTURE_GIF = "mixture.gif"  # ... and every frame, in place of the image grids and progress.gif
 LOCK = ".lock"
 # Every file a run writes; --overwrite removes exactly these (and the progress frames), nothing else.
 RUN_FILES = (CONFIG, STATS, METRICS, SNAPSHOT, RESUME, PROGRESS_GIF, EVAL, LOSSES_PNG, METRICS_PNG, DIGITS_PNG)
-RUN_FILES += (SAMPLES_PNG, SAMPLE_PNG, MEMORIZATION_PNG)
+RUN_FILES += (SAMPLES_PNG, SAMPLE_PNG, MEMORIZATION_PNG, MIXTURE_PNG, MIXTURE_GIF)
 _FRAME = re.compile(r"^step_\d+\.png$")
 _TEMP = re.compile(r"^.+\.(\d+)\.tmp(\.[^.]*)?$")  # files.temp_path: <stem>.<pid>.tmp<suffix>
 

@@ -1,4 +1,5 @@
-"""Images from a generator: sampling from a snapshot, grids, PNGs and the progress GIF."""
+"""Samples from a generator (images, or points for a 2-D dataset): sampling from a snapshot, grids, PNGs and the
+progress GIF."""
 
 from __future__ import annotations
 
@@ -44,9 +45,10 @@ def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
     atomic_write_buffered(path, lambda buffer: image.save(buffer, format="PNG"))
 
 
-def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150) -> None:
-    """An animated GIF of PNG frames (the fixed-noise grids over training); the last frame lingers."""
-    images = [Image.open(f).convert("L") for f in frames]
+def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150, mode: str = "L") -> None:
+    """An animated GIF of PNG frames (the fixed-noise grids over training; mode "RGB" for colour scatter frames);
+    the last frame lingers."""
+    images = [Image.open(f).convert(mode) for f in frames]
     if not images:
         return
     durations = [ms_per_frame] * (len(images) - 1) + [1500]
@@ -86,9 +88,14 @@ def generate(
     noise: torch.Tensor | None = None,
     truncation: float = 1.0,
 ) -> np.ndarray:
-    """n samples as uint8 (n, 28, 28); the noise comes from one generator seeded with `seed` (or is `noise`
-    (n, z_dim)), times `truncation` (below 1 trades diversity for fidelity: benchmarks/truncation.py). A conditional
-    generator draws `labels` (n,), by default the data's proportions."""
+    """n samples as the dataset stores them: uint8 images (n, 28, 28), or float32 points (n, 2); the noise comes
+    from one generator seeded with `seed` (or is `noise` (n, z_dim)), times `truncation` (below 1 trades diversity
+    for fidelity: benchmarks/truncation.py). A conditional generator draws `labels` (n,), by default the data's
+    proportions."""
+    from mnistgan.data import spec_of
+
+    points = spec_of(config.dataset, config.data_dir).kind == "points"
+    convert = (lambda x: x.detach().float().cpu().numpy()) if points else to_uint8  # (m, 2) float32, or images
     device = next(generator.parameters()).device
     conditional = isinstance(generator, ConditionalGenerator)
     if conditional and labels is None:
@@ -106,7 +113,7 @@ def generate(
         if truncation != 1.0:
             z = z * truncation
         if conditional:
-            out.append(to_uint8(generator(z, labels[start : start + m].to(device))))
+            out.append(convert(generator(z, labels[start : start + m].to(device))))
         else:
-            out.append(to_uint8(generator(z)))
-    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)
+            out.append(convert(generator(z)))
+    return np.concatenate(out) if out else (np.zeros((0, 2), np.float32) if points else np.zeros((0, 28, 28), np.uint8))

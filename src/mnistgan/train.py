@@ -20,16 +20,20 @@ from mnistgan.adam import make_optimizers
 from mnistgan.checkpoint import load_resume, rng_state, save_resume, save_snapshot, saved_config, set_rng_state
 from mnistgan.clusters import image_clusters
 from mnistgan.config import TrainConfig, load_config, resume_changes, save_config
-from mnistgan.data import DATASETS, Batcher, load_split
+from mnistgan.data import Batcher, load_split, spec_of
 from mnistgan.ema import EMA
 from mnistgan.errors import Interrupted, NonFiniteError, UserError, warn
 from mnistgan.memory import check_fits
-from mnistgan.metrics.training import log_metrics
+from mnistgan.metrics.training import log_metrics, summary
+from mnistgan.mixture_plots import d_surface, draw_frame, view_limits
+from mnistgan.mixtures import MIXTURES, PROTOCOL_N
 from mnistgan.models import build_discriminator, build_generator, sample_noise
 from mnistgan.objectives import objective_from_config
 from mnistgan.rundir import (
     CONFIG,
     METRICS,
+    MIXTURE_GIF,
+    MIXTURE_PNG,
     PROGRESS,
     PROGRESS_GIF,
     RESUME,
@@ -111,11 +115,12 @@ def train(
     else:
         check_new_run_dir(out_dir, overwrite)
         start = 0
-    spec = DATASETS.get(config.dataset) if config.data_dir is None else None
-    # In-training metrics read digits with the MNIST evaluator: for MNIST and --data-dir folders (MNIST-format, read
-    # as digits; what is not a digit is counted as such), not for registered datasets it cannot read.
-    evaluating = bool(config.eval_every) and (spec is None or spec.scored_by == "mnist-evaluator")
-    if config.eval_every and spec is not None and spec.scored_by is None and not quiet:
+    spec = spec_of(config.dataset, config.data_dir)
+    points = spec.kind == "points"  # a 2-D dataset: scatter frames instead of image grids, its own scorer
+    # In-training metrics come from the dataset's scorer (a --data-dir folder: MNIST's evaluator, which counts what is
+    # not a digit as such); a registered dataset that names none has no in-training metrics.
+    evaluating = bool(config.eval_every) and spec.scored_by is not None
+    if config.eval_every and config.data_dir is None and spec.scored_by is None and not quiet:
         warn(f"no in-training metrics (--eval-every): the MNIST evaluator cannot read {spec.name}'s {spec.modes}")
     smaller = "choose smaller z_dim, g_hidden, d_hidden or conv_channels"
     check_fits(network_bytes(config), "networks of this size", smaller)
@@ -137,7 +142,8 @@ def train(
     G_sample = ema.model if ema is not None else G
     noise_gen = torch.Generator(device=device).manual_seed(config.seed)
     grid_labels = torch.arange(64, device=device) % config.n_labels if config.n_labels else None  # in turn
-    fixed_z = sample_noise(64, config.z_dim, config.noise, torch.Generator(device).manual_seed(12345), device)
+    n_fixed = PROTOCOL_N if points else 64  # a 2-D frame shows as many points as the protocol scores
+    fixed_z = sample_noise(n_fixed, config.z_dim, config.noise, torch.Generator(device).manual_seed(12345), device)
 
     # Resume: load every state, refusing a file that does not fit these networks.
     if resume:
@@ -166,13 +172,22 @@ def train(
         state["config"] = json.dumps(config.to_dict())
         save_resume(out_dir / RESUME, state)
 
-    def save_progress(step: int) -> None:
+    def save_progress(step: int, path: Path | None = None) -> None:
         was_training = G_sample.training
         G_sample.eval()  # BatchNorm (conv G) samples with its running statistics and leaves them alone
         with torch.no_grad():
-            grid = make_grid(generate(G_sample, config, 64, noise=fixed_z, labels=grid_labels), nrow=8)
+            samples = generate(G_sample, config, n_fixed, noise=fixed_z, labels=grid_labels)
         G_sample.train(was_training)
-        save_png(grid, progress_frame(out_dir, step), scale=2)
+        if points:  # generated over real points, D's output behind them (mixture_plots.py)
+            lo, hi = view_limits(MIXTURES[config.dataset])
+            surface = d_surface(D, config.pack, lo, hi, chunk=config.batch_size)
+            title = f"{run_label}, step {step:,}"
+            draw_frame(path or progress_frame(out_dir, step), samples, images[:PROTOCOL_N], MIXTURES[config.dataset],
+                       surface, title)  # fmt: skip
+        else:
+            save_png(make_grid(samples, nrow=8), progress_frame(out_dir, step), scale=2)
+
+    run_label = config.preset if config.dataset in config.preset else f"{config.preset} on {config.dataset}"
 
     # Take the run directory: from here on this process alone writes it.
     with RunLock(out_dir) as lock, StopSignals() as stop:
@@ -254,11 +269,12 @@ def train(
                     g_val, d_val = stats.g_loss.item(), stats.d_loss.item()
                     tqdm.write(f"Step {done}: Generator Loss: {g_val:.4f}, Discriminator Loss: {d_val:.4f}")
 
-                # Evaluate: fd, score and digits of eval_samples images, one row of metrics.jsonl.
+                # Evaluate: fd, score and digits of eval_samples images (a 2-D dataset: its modes, high-quality
+                # share and KL), one row of metrics.jsonl, every eval_every steps and at the last.
                 if evaluating and (done % config.eval_every == 0 or done == config.steps):
                     m = log_metrics(G_sample, config, out_dir, done)
                     if not quiet:
-                        tqdm.write(f"Step {done}: fd {m['fd']:.2f}, score {m['score']:.2f}, modes {m['modes']}")
+                        tqdm.write(f"Step {done}: {summary(m)}")
 
                 # Save progress grid and checkpoint (every checkpoint_every steps, checkpoint_seconds, at the end, and
                 # when a signal asks to stop).
@@ -277,10 +293,15 @@ def train(
                     )
         bar.close()
 
-        # Final figures: the tutorial's single sample and 15x15 grid, the progress GIF, the loss plot.
-        samples = generate(G_sample.eval(), config, 225, seed=config.seed)
-        save_png(make_grid(samples, nrow=15), out_dir / SAMPLES_PNG, scale=2)
-        save_png(samples[0], out_dir / SAMPLE_PNG, scale=8)
-        save_gif(progress_frames(out_dir), out_dir / PROGRESS_GIF)
+        # Final figures: the tutorial's single sample and 15x15 grid and the progress GIF (a 2-D dataset: the last
+        # scatter frame and the GIF of all of them), the loss plot.
+        if points:
+            save_progress(config.steps, out_dir / MIXTURE_PNG)
+            save_gif(progress_frames(out_dir), out_dir / MIXTURE_GIF, ms_per_frame=250, mode="RGB")
+        else:
+            samples = generate(G_sample.eval(), config, 225, seed=config.seed)
+            save_png(make_grid(samples, nrow=15), out_dir / SAMPLES_PNG, scale=2)
+            save_png(samples[0], out_dir / SAMPLE_PNG, scale=8)
+            save_gif(progress_frames(out_dir), out_dir / PROGRESS_GIF)
         plots.plot_run(out_dir)
     return out_dir

@@ -1,4 +1,5 @@
-"""Metrics during training: `fd`, `score` and `digits` of a fixed noise batch, one row of metrics.jsonl per call.
+"""Metrics during training: `fd`, `score` and `digits` of a fixed noise batch (a 2-D dataset: its mode scores,
+mixtures.py), one row of metrics.jsonl per call.
 
 The evaluator and the test set's statistics are loaded on the first call and kept for the rest of the process, so
 an evaluation every N steps costs one generator pass and one evaluator pass over `eval_samples` images.
@@ -34,8 +35,18 @@ def _reference() -> Reference:
 def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: int) -> dict:
     """Score config.eval_samples samples of `generator` and append the row to out_dir/metrics.jsonl."""
     from mnistgan.sample import generate
+    from mnistgan.scorers import scorer_for
 
     t0 = time.perf_counter()
+    scorer = scorer_for(config.dataset, config.data_dir)
+    if scorer.name != "mnist-evaluator":  # points: scored against their known modes, no evaluator to load
+        was_training = generator.training
+        samples = generate(generator.eval(), config, config.eval_samples, seed=EVAL_NOISE_SEED)
+        generator.train(was_training)
+        values = scorer.score(samples, config.dataset)
+        row = {"step": step, **values, "n": len(samples), "eval_seconds": time.perf_counter() - t0}
+        append_jsonl(Path(out_dir) / METRICS, row)
+        return row
     reference = _reference()
     was_training = generator.training
     images = generate(generator.eval(), config, config.eval_samples, seed=EVAL_NOISE_SEED)
@@ -44,3 +55,10 @@ def log_metrics(generator: nn.Module, config: TrainConfig, out_dir: Path, step: 
     row = {"step": step, **result["metrics"], "n": len(images), "eval_seconds": time.perf_counter() - t0}
     append_jsonl(Path(out_dir) / METRICS, row)
     return row
+
+
+def summary(row: dict) -> str:
+    """The in-training line of a metrics row: 'fd 12.34, score 8.76, modes 10' or 'modes 8, hq 97.1%, KL 0.012'."""
+    if "fd" in row:
+        return f"fd {row['fd']:.2f}, score {row['score']:.2f}, modes {row['modes']}"
+    return f"modes {row['modes_covered']}, hq {100 * row['hq_share']:.1f}%, KL {row['reverse_kl']:.3f}"
