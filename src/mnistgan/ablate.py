@@ -47,6 +47,7 @@ class RunSpec:
     run_dir: str
     threads: int
     n_eval: int = 10_000
+    dataset: str | None = None  # None: the preset's own
 
 
 TrainFn = Callable[[RunSpec], None]
@@ -61,7 +62,7 @@ def default_train(spec: RunSpec) -> None:
     """Train spec's preset into spec.run_dir with mnistgan.train.train, resuming a partial run."""
     from mnistgan.train import train
 
-    config = preset_config(spec.preset, seed=spec.seed, steps=spec.steps, threads=spec.threads)
+    config = preset_config(spec.preset, seed=spec.seed, steps=spec.steps, threads=spec.threads, dataset=spec.dataset)
     run_dir = Path(spec.run_dir)
     resume = (run_dir / RESUME).is_file()  # a run killed before its first checkpoint starts again
     train(config, run_dir, resume=resume, overwrite=not resume, quiet=True)
@@ -84,7 +85,18 @@ def default_eval(spec: RunSpec) -> dict[str, Any]:
 
     torch.set_num_threads(spec.threads)
     generator, config, _ = load_generator(Path(spec.run_dir))
-    return evaluate_images(generate(generator, config, spec.n_eval, seed=EVAL_SEED))
+    images = generate(generator, config, spec.n_eval, seed=EVAL_SEED)
+    if _stacked(config.dataset):  # the dataset's own scorer (DatasetSpec.scored_by)
+        from mnistgan.stacked_eval import score
+
+        return score(images)
+    return evaluate_images(images)
+
+
+def _stacked(dataset: str) -> bool:
+    from mnistgan.data import DATASETS
+
+    return dataset in DATASETS and DATASETS[dataset].scored_by == "stacked-mnist-evaluator"
 
 
 def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = default_eval) -> dict[str, Any] | None:
@@ -172,7 +184,14 @@ def _init_worker(threads: int) -> None:
 
 
 def plan(
-    presets: list[str], seeds: int, steps: int | None, out: Path, jobs: int, cores: int, n_eval: int
+    presets: list[str],
+    seeds: int,
+    steps: int | None,
+    out: Path,
+    jobs: int,
+    cores: int,
+    n_eval: int,
+    dataset: str | None = None,
 ) -> list[RunSpec]:
     """Every (preset, seed) run, checking the presets exist and that finished runs match the requested steps."""
     unknown = [p for p in presets if p not in PRESETS]
@@ -181,9 +200,9 @@ def plan(
     threads = max(1, cores // jobs)
     specs = []
     for preset in presets:
-        want = steps if steps is not None else preset_config(preset).steps
+        want = steps if steps is not None else preset_config(preset, dataset=dataset).steps
         for seed in range(seeds):
-            spec = RunSpec(preset, seed, steps, str(Path(out) / preset / f"seed{seed}"), threads, n_eval)
+            spec = RunSpec(preset, seed, steps, str(Path(out) / preset / f"seed{seed}"), threads, n_eval, dataset)
             done = Path(spec.run_dir) / RESULT
             if done.is_file():
                 old = json.loads(done.read_text())
@@ -200,18 +219,31 @@ def run_ablation(
     steps: int | None,
     out: Path,
     jobs: int = 1,
-    n_eval: int = 10_000,
+    n_eval: int | None = 10_000,
     cores: int | None = None,
     train_fn: TrainFn = default_train,
     eval_fn: EvalFn = default_eval,
     log: Callable[[str], None] = print,
+    dataset: str | None = None,
 ) -> tuple[Path, Path]:
-    """Run every unfinished (preset, seed) with `jobs` processes, then write table.md and digits.png into out."""
+    """Run every unfinished (preset, seed) with `jobs` processes, then write table.md and digits.png into out
+    (Stacked MNIST: its own table, with the real stacks and the published rows, and triples.png). n_eval None: 10,000
+    samples, or 26,000 for Stacked MNIST; dataset: train every preset on it (None: each preset's own)."""
     if seeds < 1 or jobs < 1:
         raise UserError(f"--seeds and --jobs must be positive, got {seeds} and {jobs}")
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        raise UserError(f"unknown preset {unknown[0]!r}; valid presets: {', '.join(PRESETS)}")
+    stacked = [_stacked(preset_config(p, dataset=dataset).dataset) for p in presets]
+    if any(stacked) and not all(stacked):
+        raise UserError("one ablation table is either Stacked MNIST presets or others: run them into two --out folders")
+    if n_eval is None:
+        from mnistgan.stacked_eval import DEFAULT_N
+
+        n_eval = DEFAULT_N if all(stacked) else 10_000
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    specs = plan(presets, seeds, steps, out, jobs, cores or os.cpu_count() or 1, n_eval)
+    specs = plan(presets, seeds, steps, out, jobs, cores or os.cpu_count() or 1, n_eval, dataset)
     todo = [s for s in specs if not _finished(s)]
     log(f"ablate: {len(specs)} runs, {len(specs) - len(todo)} already finished, {len(todo)} to do, {jobs} at a time")
     if jobs == 1 or len(todo) <= 1:
@@ -225,6 +257,12 @@ def run_ablation(
                 _report(future.result(), log)
     results = load_results(out, presets)
     table = out / "table.md"
+    if all(stacked):
+        from mnistgan.stacked_eval import markdown_table as stacked_table
+        from mnistgan.stacked_eval import plot_triples
+
+        table.write_text(stacked_table(results, n_eval))
+        return table, plot_triples(results, out / "triples.png")
     table.write_text(markdown_table(results))
     figure = out / "digits.png"
     plot_digit_shares(results, figure)

@@ -113,7 +113,26 @@ class TrainConfig:
             if getattr(self, name) not in valid:
                 raise UserError(f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
         self._validate_remedies()
+        self._validate_shape()
         return self
+
+    def _validate_shape(self) -> None:
+        """The architecture must take the dataset's samples (a grayscale network cannot train on Stacked MNIST)."""
+        import math
+
+        from mnistgan.data import DATASETS
+        from mnistgan.models import ARCHS
+
+        spec = DATASETS.get(self.dataset) if self.data_dir is None else None
+        if spec is None:  # an unknown name is reported when the data is read; --data-dir holds MNIST-format files
+            return
+        arch = ARCHS[self.arch]
+        if math.prod(arch.data_shape) != math.prod(spec.shape):
+            fits = [a.name for a in ARCHS.values() if math.prod(a.data_shape) == math.prod(spec.shape)]
+            raise UserError(
+                f"arch {self.arch} takes samples of shape {arch.data_shape}, but dataset {self.dataset} has "
+                f"{spec.shape}; architectures for it: {', '.join(fits) or 'none'}"
+            )
 
     def _validate_remedies(self) -> None:
         for name in ["conv_channels", "mbstd_group", "pack", "n_critic"]:
@@ -326,6 +345,13 @@ PRESET_ABOUT: dict[str, str] = {
     "conv-conditional": "the shipped conditional generator's recipe (labels, EMA, mode seeking)",
     "conv-clusters": "recommended: conv pair conditioned on 50 k-means clusters, EMA, mode seeking (no labels)",
 }
+
+
+# The Stacked MNIST presets (their own module: two published settings, each with its sources).
+from mnistgan.stacked_presets import STACKED_ABOUT, STACKED_PRESETS  # noqa: E402
+
+PRESETS.update(STACKED_PRESETS)
+PRESET_ABOUT.update(STACKED_ABOUT)
 
 
 def preset_config(name: str, **overrides: Any) -> TrainConfig:

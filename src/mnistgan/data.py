@@ -48,6 +48,9 @@ class DatasetSpec:
     # How to make a split when the data is not four IDX files (a synthetic or derived dataset): split -> (samples,
     # labels), samples uint8 of shape (N, *shape); None: read the IDX files (bundled, downloaded or --data-dir).
     loader: Callable[[str], tuple[np.ndarray, np.ndarray]] | None = None
+    # How training draws its batches from the split: (images, batch_size, seed, device, labels) -> a Batcher; None:
+    # data.Batcher, epochs over the fixed split (stacked-mnist-online draws fresh samples every step instead).
+    batcher: Callable[..., Batcher] | None = None
 
     def check_images(self, images: np.ndarray, where: str) -> None:
         """UserError unless images are uint8 of shape (N, *shape)."""
@@ -89,6 +92,33 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
     ),
 }
+
+
+def _veegan_stacks(split: str) -> tuple[np.ndarray, np.ndarray]:
+    from mnistgan.stacked import veegan_loader  # lazy: stacked.py reads MNIST through this module
+
+    return veegan_loader(split)
+
+
+def _online_stacks(split: str) -> tuple[np.ndarray, np.ndarray]:
+    from mnistgan.stacked import online_loader
+
+    return online_loader(split)
+
+
+def _online_batcher(*args, **kwargs) -> Batcher:  # noqa: ANN002, ANN003 - Batcher's own signature
+    from mnistgan.stacked import online_batcher
+
+    return online_batcher(*args, **kwargs)
+
+
+# Stacked MNIST (stacked.py, docs/stacked-mnist.md): three digits as the channels of one sample, 1,000 modes.
+_STACKED = {"shape": (3, 28, 28), "modes": "the 1,000 digit triples", "n_modes": 1_000}
+_STACKED["scored_by"] = "stacked-mnist-evaluator"  # each channel read by the MNIST evaluator (metrics/stacked.py)
+DATASETS["stacked-mnist"] = DatasetSpec("stacked-mnist", loader=_veegan_stacks, **_STACKED)  # VEEGAN: 128,000 fixed
+DATASETS["stacked-mnist-online"] = DatasetSpec(
+    "stacked-mnist-online", loader=_online_stacks, batcher=_online_batcher, **_STACKED
+)  # the unrolled-GAN setting: fresh triples every batch
 
 
 def bundled_dir() -> Path:

@@ -114,6 +114,8 @@ def train(
     spec = DATASETS.get(config.dataset) if config.data_dir is None else None
     if config.eval_every and spec is not None and spec.scored_by is None:
         warn(f"--eval-every scores with the MNIST evaluator, which cannot read {spec.name}'s {spec.modes}")
+    if config.eval_every and spec is not None and spec.shape != (28, 28):
+        raise UserError(f"--eval-every scores 28x28 digits; score a {spec.name} run afterwards with mnistgan eval")
     smaller = "choose smaller z_dim, g_hidden, d_hidden or conv_channels"
     check_fits(network_bytes(config), "networks of this size", smaller)
     device = resolve_device(config.device)
@@ -124,7 +126,8 @@ def train(
     images, labels = load_split("train", config.dataset, config.data_dir)  # labels: conditional runs only
     if config.clusters:  # k-means ids stand in for the labels (clusters.py); no digit label is used
         labels = image_clusters(images, config.clusters, config.seed)
-    batcher = Batcher(images, config.batch_size, config.seed, device, labels if config.n_labels else None)
+    make_batcher = spec.batcher if spec is not None and spec.batcher is not None else Batcher  # online: fresh draws
+    batcher = make_batcher(images, config.batch_size, config.seed, device, labels if config.n_labels else None)
     G = build_generator(config).to(device)
     if config.n_labels:
         G.set_label_probs(labels)  # saved with G: how a snapshot draws its labels
