@@ -23,6 +23,7 @@ from mnistgan.models import build_discriminator, build_generator
 from mnistgan.stacked import stack_digits, triple_labels
 from mnistgan.stacked_batcher import OnlineStackedBatcher
 from mnistgan.stacked_nets import SourceBatchNorm2d
+from mnistgan.stacked_presets import STACKED_PRESETS
 
 
 def _one_per_digit() -> tuple[np.ndarray, np.ndarray]:
@@ -63,21 +64,21 @@ def test_online_batcher_draws_fresh_triples_reproducibly():
 
 @lru_cache(maxsize=1)
 def _small_scorer():
-    """The shipped evaluator with a calibration from 2,000 test digits (the full 10,000 take 7 s to embed)."""
+    """The shipped evaluator with a calibration from 1,000 test digits (the full 10,000 take 7 s to embed)."""
     evaluator = load_evaluator()
     test = load_split("test")
-    ref = Reference(evaluator, test=(test[0][:2000], test[1][:2000]))
+    ref = Reference(evaluator, test=(test[0][:1000], test[1][:1000]))
     return evaluator, calibrate(evaluator, ref)
 
 
 def test_scorer_on_real_repeated_and_noise_stacks():
     evaluator, calib = _small_scorer()
     images, labels = load_split("test")
-    n = 1000
+    n = 600
     real = score_stacks(stack_digits(images[5000:], labels[5000:], n, seed=2)[0], evaluator, calib)
-    # n uniform draws of 1,000 triples cover 1000 (1 - e^-1) = 632 on average; KL near the sampling floor.
+    # n uniform draws of 1,000 triples cover 1000 (1 - e^-0.6) = 451 on average; KL near the sampling floor.
     assert real["readable"] > 0.9
-    assert real["modes"] > 560 and real["kl"] < expected_kl_floor(n) + 0.2
+    assert real["modes"] > 400 and real["kl"] < expected_kl_floor(n) + 0.2
     one = np.repeat(stack_digits(images[:3], labels[:3], 1, seed=0)[0], 300, axis=0)  # one stack, 300 times
     same = score_stacks(one, evaluator, calib)
     assert same["modes"] == 1 and same["kl"] == pytest.approx(math.log(1000), abs=1e-9)
@@ -150,7 +151,7 @@ def test_tiny_training_run_eval_and_table(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(stacked_eval, "_scorer", _small_scorer)
     out = tmp_path / "run"
     code, _, err = run_cli(
-        ["train", "--preset", "weakd4-dcgan", "--steps", "20", "--log-every", "10", "--out", str(out), "--quiet"],
+        ["train", "--preset", "weakd4-dcgan", "--steps", "10", "--log-every", "5", "--out", str(out), "--quiet"],
         capsys,
     )
     assert code == 0, err
@@ -166,7 +167,25 @@ def test_tiny_training_run_eval_and_table(tmp_path, capsys, monkeypatch):
     record = json.loads((tmp_path / "e.json").read_text())
     assert record["model"]["n"] == 200 and record["real"]["n"] == 200
     assert record["real"]["modes"] > 150  # 200 real stacks: about 1000 (1 - e^-0.2) = 181 distinct triples
-    assert record["model"]["modes"] <= record["model"]["modes_all"]  # 20 steps draw blobs: few, if any, read
+    assert record["model"]["modes"] <= record["model"]["modes_all"]  # 10 steps draw blobs: few, if any, read
     assert "real stacks" in text and "KL floor" in text
-    table = stacked_eval.markdown_table({"weakd4-dcgan": [{**record["model"], "train_min": 0.1, "steps": 20}]}, 200)
+    table = stacked_eval.markdown_table({"weakd4-dcgan": [{**record["model"], "train_min": 0.1, "steps": 10}]}, 200)
     assert "copied: PacGAN Table 3" in table and "667.4" in table and "real stacks" in table
+
+
+@pytest.mark.parametrize("name", list(STACKED_PRESETS))
+def test_every_stacked_preset_steps_with_finite_losses(name):
+    from mnistgan.adam import make_optimizers
+    from mnistgan.objectives import objective_from_config
+    from mnistgan.step import GANStep
+
+    config = preset_config(name)
+    config = preset_config(name, batch_size=4 * config.pack, device="cpu")  # 4 D inputs a source: BatchNorm works
+    torch.manual_seed(0)
+    G, D = build_generator(config), build_discriminator(config)
+    opt_g, opt_d = make_optimizers(G, D, config, torch.device("cpu"))
+    step = GANStep(G, D, opt_g, opt_d, objective_from_config(config))
+    before = [p.detach().clone() for p in G.parameters()]
+    stats = step(torch.rand(config.batch_size, 2352), torch.randn(config.batch_size, config.z_dim), stats=True)
+    assert all(math.isfinite(v) for v in stats.as_floats().values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, G.parameters()))

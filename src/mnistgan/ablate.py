@@ -286,6 +286,10 @@ def _report(result: dict[str, Any] | None, log: Callable[[str], None]) -> None:
     where = f"{result['preset']} seed {result['seed']}"
     if "error" in result:
         log(f"  {where}: failed: {result['error']}")
+    elif "fd" not in result and "kl" in result:  # a Stacked MNIST run (stacked_eval.score)
+        kl = "—" if result["kl"] is None else f"{result['kl']:.3f}"
+        readable, minutes = result["readable"], result["train_min"]
+        log(f"  {where}: modes {result['modes']}, KL {kl}, readable {readable:.3f}, {minutes:.1f} min")
     else:
         log(
             f"  {where}: fd {result.get('fd', float('nan')):.2f}, modes {result.get('modes')}, "

@@ -123,15 +123,16 @@ class TrainConfig:
         from mnistgan.data import DATASETS
         from mnistgan.models import ARCHS
 
-        spec = DATASETS.get(self.dataset) if self.data_dir is None else None
-        if spec is None:  # an unknown name is reported when the data is read; --data-dir holds MNIST-format files
+        spec = DATASETS.get(self.dataset) if self.data_dir is None else DATASETS["mnist"]  # --data-dir: MNIST-format
+        if spec is None:  # an unknown name is reported when the data is read
             return
         arch = ARCHS[self.arch]
         if math.prod(arch.data_shape) != math.prod(spec.shape):
             fits = [a.name for a in ARCHS.values() if math.prod(a.data_shape) == math.prod(spec.shape)]
+            data = f"dataset {self.dataset}" if self.data_dir is None else "--data-dir (MNIST-format)"
             raise UserError(
-                f"arch {self.arch} takes samples of shape {arch.data_shape}, but dataset {self.dataset} has "
-                f"{spec.shape}; architectures for it: {', '.join(fits) or 'none'}"
+                f"arch {self.arch} takes samples of shape {arch.data_shape}, but {data} has {spec.shape}; "
+                f"architectures for it: {', '.join(fits) or 'none'}"
             )
 
     def _validate_remedies(self) -> None:

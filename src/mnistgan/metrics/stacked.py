@@ -27,6 +27,10 @@ CONFIDENCE = 0.9  # top class probability a channel needs: 98.3% of the test dig
 RADIUS_QUANTILE = 0.999  # a channel's evaluator features must lie within this quantile of the real test digits'
 # distances to their class centroid: uniform pixel noise lands far outside (0 of 2,000 within), real digits inside
 INK_QUANTILE = 0.001  # ... and it must hold at least this quantile of the real digits' ink (mean pixel): no blanks
+PCA_DIM = 100  # ... and its pixels must lie near the 100-dimensional principal subspace of training digits: within
+RESIDUAL_QUANTILE = 0.999  # this quantile of the test digits' residuals (low-contrast Gaussian noise, which the
+# evaluator reads confidently and near a class centroid, lies outside: 0 of 2,000 within)
+PCA_FIT = 20_000  # training digits the subspace is fitted on (a 784 x 784 covariance: a fraction of a second)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,9 @@ class Calibration:
     centroids: np.ndarray  # (10, 128) mean evaluator features of the test digits predicted as each class
     radius: float  # RADIUS_QUANTILE of the test digits' distance to their predicted class's centroid
     min_ink: float  # INK_QUANTILE of the test digits' mean pixel value (0-255)
+    pixel_mean: np.ndarray  # (784,) mean training digit, pixels in [0, 1]
+    basis: np.ndarray  # (784, PCA_DIM) its principal directions
+    max_residual: float  # RESIDUAL_QUANTILE of the test digits' distance to that subspace
 
 
 def calibrate(evaluator: Evaluator, reference=None) -> Calibration:  # noqa: ANN001 - a metrics.reference.Reference
@@ -51,20 +58,32 @@ def calibrate(evaluator: Evaluator, reference=None) -> Calibration:  # noqa: ANN
     centroids = np.stack([feats[pred == k].mean(0) if (pred == k).any() else np.zeros(128) for k in range(10)])
     dist = np.linalg.norm(feats - centroids[pred], axis=1)
     ink = ref.test_images.reshape(len(ref.test_images), -1).mean(1)
-    return Calibration(
-        centroids.astype(np.float32), float(np.quantile(dist, RADIUS_QUANTILE)), float(np.quantile(ink, INK_QUANTILE))
-    )
+    radius, min_ink = float(np.quantile(dist, RADIUS_QUANTILE)), float(np.quantile(ink, INK_QUANTILE))
+    train = ref.train_images[:PCA_FIT].reshape(-1, 784) / 255.0
+    mean = train.mean(0)
+    _, vectors = np.linalg.eigh(np.cov(train - mean, rowvar=False))  # ascending eigenvalues
+    basis = vectors[:, ::-1][:, :PCA_DIM].copy()
+    residual = _residuals(ref.test_images, mean, basis)
+    max_residual = float(np.quantile(residual, RESIDUAL_QUANTILE))
+    return Calibration(centroids.astype(np.float32), radius, min_ink, mean, basis, max_residual)
+
+
+def _residuals(images: np.ndarray, mean: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """L2 distance (M,) of each image's pixels in [0, 1] to the affine principal subspace."""
+    x = images.reshape(len(images), -1) / 255.0 - mean
+    return np.linalg.norm(x - (x @ basis) @ basis.T, axis=1)
 
 
 def reads_as_digit(images: np.ndarray, features: np.ndarray, logits: np.ndarray, calib: Calibration) -> np.ndarray:
     """Whether each digit image (M, 28, 28) reads as a digit (M,) bool: confident, near its class in the evaluator's
-    feature space, and not blank. The one place this decision is made: when the MNIST evaluator gains its own
-    per-sample "reads as a digit" decision, this function calls it instead."""
+    feature space, not blank, and near the training digits' pixel subspace. The one place this decision is made:
+    when the MNIST evaluator gains its own per-sample "reads as a digit" decision, this function calls it instead."""
     p = np.exp(log_softmax(logits))
     confident = p.max(1) >= CONFIDENCE
     near = np.linalg.norm(features - calib.centroids[p.argmax(1)], axis=1) <= calib.radius
     inked = images.reshape(len(images), -1).mean(1) >= calib.min_ink
-    return confident & near & inked
+    fits = _residuals(images, calib.pixel_mean, calib.basis) <= calib.max_residual
+    return confident & near & inked & fits
 
 
 def check_stacks(stacks: np.ndarray, where: str = "stacked samples") -> np.ndarray:
