@@ -30,6 +30,8 @@ from mnistgan.train import train
 from mnistgan.unrolled import adam_state, unrolled_g_loss
 
 B = 32
+# The presets of MNIST-format data run here on the tiny MNIST folder; Stacked MNIST's are tests/test_stacked.py's.
+NAMES = [name for name in PRESETS if PRESETS[name].get("dataset", "mnist") == "mnist"]
 
 
 def _config(name: str, data_dir: Path, **overrides):
@@ -57,14 +59,14 @@ def _setup(name: str, data_dir: Path):
 def runs(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A 10-step run of every preset (batch 32)."""
     root = tmp_path_factory.mktemp("presets")
-    return {name: train(_config(name, tiny_data_dir), root / name, quiet=True) for name in PRESETS}
+    return {name: train(_config(name, tiny_data_dir), root / name, quiet=True) for name in NAMES}
 
 
 def _rows(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", NAMES)
 def test_preset_trains_with_finite_losses(runs: dict[str, Path], name: str) -> None:
     rows = _rows(runs[name])
     assert [r["step"] for r in rows] == list(range(1, 11))
@@ -277,7 +279,7 @@ def test_conv_discriminator_is_built(tiny_data_dir: Path) -> None:
         ({"n_critic": 0}, "n_critic must be a positive integer"),
         ({"gp_weight": -1.0}, "gp_weight must be a finite number >= 0"),
         ({"loss": "lsgan2"}, "loss must be one of nsgan, hinge, wgan, rpgan, lsgan, got .lsgan2."),
-        ({"arch": "vit"}, "arch must be one of mlp, conv, pacgan-mlp, got .vit."),
+        ({"arch": "vit"}, "arch must be one of mlp, conv, .*got .vit."),
     ],
 )
 def test_remedy_settings_are_validated(overrides: dict, message: str) -> None:

@@ -88,10 +88,20 @@ def default_eval(spec: RunSpec) -> dict[str, Any]:
     torch.set_num_threads(spec.threads)
     generator, config, _ = load_generator(Path(spec.run_dir))
     samples = generate(generator, config, spec.n_eval, seed=EVAL_SEED)
+    if _stacked(config.dataset):  # Stacked MNIST's own scorer (DatasetSpec.scored_by)
+        from mnistgan.stacked_eval import score
+
+        return score(samples)
     scorer = scorer_for(config.dataset, config.data_dir)
     if scorer.name == "mnist-evaluator":
         return evaluate_images(samples)  # the name benchmarks and tests patch
     return scorer.score(samples, config.dataset)
+
+
+def _stacked(dataset: str) -> bool:
+    from mnistgan.data import DATASETS
+
+    return dataset in DATASETS and DATASETS[dataset].scored_by == "stacked-mnist-evaluator"
 
 
 def run_one(spec: RunSpec, train_fn: TrainFn = default_train, eval_fn: EvalFn = default_eval) -> dict[str, Any] | None:
@@ -225,9 +235,21 @@ def run_ablation(
     dataset: str | None = None,
 ) -> tuple[Path, Path]:
     """Run every unfinished (preset, seed) with `jobs` processes (on `dataset` instead of each preset's own, when
-    given), then write table.md and the shares figure (digits.png; modes.png for a mixture) into out."""
+    given), then write table.md and the shares figure into out: digits.png; modes.png for a mixture; for Stacked
+    MNIST its own table, with the real stacks and the published rows, and triples.png. n_eval None: the dataset's
+    protocol (10,000 samples; 2,500 for a mixture; 26,000 for Stacked MNIST)."""
     if seeds < 1 or jobs < 1:
         raise UserError(f"--seeds and --jobs must be positive, got {seeds} and {jobs}")
+    unknown = [p for p in presets if p not in PRESETS]
+    if unknown:
+        raise UserError(f"unknown preset {unknown[0]!r}; valid presets: {', '.join(PRESETS)}")
+    stacked = [_stacked(preset_config(p, dataset=dataset).dataset) for p in presets]
+    if any(stacked) and not all(stacked):
+        raise UserError("one ablation table is either Stacked MNIST presets or others: run them into two --out folders")
+    if n_eval is None and all(stacked):  # otherwise plan() takes each dataset's scorer's protocol
+        from mnistgan.stacked_eval import DEFAULT_N
+
+        n_eval = DEFAULT_N
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     specs = plan(presets, seeds, steps, out, jobs, cores or os.cpu_count() or 1, n_eval, dataset)
@@ -244,6 +266,12 @@ def run_ablation(
                 _report(future.result(), log)
     results = load_results(out, presets)
     table = out / "table.md"
+    if all(stacked):
+        from mnistgan.stacked_eval import markdown_table as stacked_table
+        from mnistgan.stacked_eval import plot_triples
+
+        table.write_text(stacked_table(results, n_eval))
+        return table, plot_triples(results, out / "triples.png")
     first = preset_config(presets[0], dataset=dataset)
     scorer = scorer_for(first.dataset, first.data_dir)
     if scorer.name == "mixture":
@@ -277,6 +305,10 @@ def _report(result: dict[str, Any] | None, log: Callable[[str], None]) -> None:
     where = f"{result['preset']} seed {result['seed']}"
     if "error" in result:
         log(f"  {where}: failed: {result['error']}")
+    elif "fd" not in result and "kl" in result:  # a Stacked MNIST run (stacked_eval.score)
+        kl = "—" if result["kl"] is None else f"{result['kl']:.3f}"
+        readable, minutes = result["readable"], result["train_min"]
+        log(f"  {where}: modes {result['modes']}, KL {kl}, readable {readable:.3f}, {minutes:.1f} min")
     elif "hq_share" in result:
         log(
             f"  {where}: modes {result['modes_covered']}, hq {100 * result['hq_share']:.1f}%, "

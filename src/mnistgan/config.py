@@ -116,6 +116,7 @@ class TrainConfig:
                 raise UserError(f"{name} must be one of {', '.join(valid)}, got {getattr(self, name)!r}")
         self._validate_remedies()
         self._validate_dataset()
+        self._validate_shape()
         return self
 
     def _validate_dataset(self) -> None:
@@ -133,6 +134,25 @@ class TrainConfig:
             )
         if kind == "points" and (self.conditional or self.clusters):
             raise UserError(f"conditional and clusters need an image dataset; {self.dataset} holds points")
+
+    def _validate_shape(self) -> None:
+        """The architecture must take the dataset's samples (a grayscale network cannot train on Stacked MNIST)."""
+        import math
+
+        from mnistgan.data import DATASETS
+        from mnistgan.models import ARCHS
+
+        spec = DATASETS.get(self.dataset) if self.data_dir is None else DATASETS["mnist"]  # --data-dir: MNIST-format
+        if spec is None:  # an unknown name is reported when the data is read
+            return
+        arch = ARCHS[self.arch]
+        if math.prod(arch.data_shape) != math.prod(spec.shape):
+            fits = [a.name for a in ARCHS.values() if math.prod(a.data_shape) == math.prod(spec.shape)]
+            data = f"dataset {self.dataset}" if self.data_dir is None else "--data-dir (MNIST-format)"
+            raise UserError(
+                f"arch {self.arch} takes samples of shape {arch.data_shape}, but {data} has {spec.shape}; "
+                f"architectures for it: {', '.join(fits) or 'none'}"
+            )
 
     def _validate_remedies(self) -> None:
         for name in ["conv_channels", "mbstd_group", "pack", "n_critic"]:
@@ -394,6 +414,13 @@ PRESET_ABOUT: dict[str, str] = {
     "mixture-pacgan2": "2-D mixtures: PacGAN2, D judges pairs of points (Lin et al. 2018)",
     "mixture-r1-pacgan2": "2-D mixtures, our remedy: PacGAN2 pairs + R1 penalty + EMA of G, 128-unit nets",
 }
+
+
+# The Stacked MNIST presets (their own module: two published settings, each with its sources).
+from mnistgan.stacked_presets import STACKED_ABOUT, STACKED_PRESETS  # noqa: E402
+
+PRESETS.update(STACKED_PRESETS)
+PRESET_ABOUT.update(STACKED_ABOUT)
 
 
 def preset_config(name: str, **overrides: Any) -> TrainConfig:

@@ -55,6 +55,9 @@ class DatasetSpec:
     # "images": uint8 grayscale pixels, which networks see divided by 255, in [0, 1], and which are drawn as grids;
     # "points": float32 coordinates, which networks see as they are, and which are drawn as scatter plots.
     kind: str = "images"
+    # How training draws its batches from the split: (images, batch_size, seed, device, labels) -> a Batcher; None:
+    # data.Batcher, epochs over the fixed split (stacked-mnist-online draws fresh samples every step instead).
+    batcher: Callable[..., Batcher] | None = None
 
     @property
     def dtype(self) -> np.dtype:
@@ -130,6 +133,33 @@ def spec_of(dataset: str, data_dir: str | Path | None = None) -> DatasetSpec:
     if data_dir is None and dataset in DATASETS:
         return DATASETS[dataset]
     return DATASETS["mnist"]
+
+
+def _veegan_stacks(split: str) -> tuple[np.ndarray, np.ndarray]:
+    from mnistgan.stacked import veegan_loader  # lazy: stacked.py reads MNIST through this module
+
+    return veegan_loader(split)
+
+
+def _online_stacks(split: str) -> tuple[np.ndarray, np.ndarray]:
+    from mnistgan.stacked import online_loader
+
+    return online_loader(split)
+
+
+def _online_batcher(*args, **kwargs) -> Batcher:  # noqa: ANN002, ANN003 - Batcher's own signature
+    from mnistgan.stacked import online_batcher
+
+    return online_batcher(*args, **kwargs)
+
+
+# Stacked MNIST (stacked.py, docs/stacked-mnist.md): three digits as the channels of one sample, 1,000 modes.
+_STACKED = {"shape": (3, 28, 28), "modes": "the 1,000 digit triples", "n_modes": 1_000}
+_STACKED["scored_by"] = "stacked-mnist-evaluator"  # each channel read by the MNIST evaluator (metrics/stacked.py)
+DATASETS["stacked-mnist"] = DatasetSpec("stacked-mnist", loader=_veegan_stacks, **_STACKED)  # VEEGAN: 128,000 fixed
+DATASETS["stacked-mnist-online"] = DatasetSpec(
+    "stacked-mnist-online", loader=_online_stacks, batcher=_online_batcher, **_STACKED
+)  # the unrolled-GAN setting: fresh triples every batch
 
 
 def bundled_dir() -> Path:

@@ -319,6 +319,32 @@ def format_table(model: dict | None, real: dict) -> str:
     return "\n".join(out)
 
 
+def scored_by(target: Path | None, dataset: str | None) -> str | None:
+    """What scores the target: `dataset`'s scorer when given, else that of the dataset the run (or snapshot) was
+    trained on, else the MNIST evaluator (arrays and PNGs are MNIST digits unless --dataset says otherwise)."""
+    from mnistgan.data import DATASETS
+
+    if dataset is None and target is not None:
+        target = Path(target)
+        if target.is_dir() and (target / SNAPSHOT).is_file() or target.suffix == ".safetensors" and target.is_file():
+            from mnistgan.checkpoint import find_snapshot, load_snapshot
+
+            config = load_snapshot(find_snapshot(target))[1]
+            dataset = config.dataset if config.data_dir is None else None
+    if dataset is not None and dataset not in DATASETS:
+        raise UserError(f"unknown dataset {dataset!r}; valid datasets: {', '.join(DATASETS)}")
+    return DATASETS[dataset or "mnist"].scored_by
+
+
+def _stacked_eval(target, real, n, metrics, seed, json_out) -> dict:  # noqa: ANN001 - run_eval's arguments
+    from mnistgan.stacked_eval import run_stacked_eval
+
+    return run_stacked_eval(target, real, n, seed, json_out)
+
+
+SCORERS = {"stacked-mnist-evaluator": _stacked_eval}  # DatasetSpec.scored_by -> its eval; others: the MNIST metrics
+
+
 def run_eval(
     target: Path | None,
     real: bool = False,
@@ -326,8 +352,13 @@ def run_eval(
     metrics: str | list[str] | None = None,
     seed: int = 0,
     json_out: Path | None = None,
+    dataset: str | None = None,
 ) -> dict:
-    """Evaluate a target (or only the real-data row with real=True); return the eval.json record."""
+    """Evaluate a target (or only the real-data row with real=True); return the eval.json record. A target whose
+    dataset names its own scorer (DatasetSpec.scored_by in SCORERS) is scored by it instead of the MNIST metrics."""
+    scorer = SCORERS.get(scored_by(target, dataset))
+    if scorer is not None:
+        return scorer(target, real, n, metrics, seed, json_out)
     t0 = time.perf_counter()
     names = parse_metrics(metrics)
     if target is None and not real:

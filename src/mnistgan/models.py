@@ -146,3 +146,7 @@ def sample_noise(n: int, z_dim: int, kind: str, generator: torch.Generator, devi
     if kind == "uniform":
         return torch.rand(n, z_dim, generator=generator, device=device).mul_(2).sub_(1)
     return torch.randn(n, z_dim, generator=generator, device=device)
+
+
+# The Stacked MNIST architectures register themselves (they import this module's registry).
+from mnistgan import stacked_nets  # noqa: E402, F401

@@ -19,17 +19,30 @@ from mnistgan.files import atomic_write_buffered
 from mnistgan.models import build_generator, sample_noise
 
 
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Float images in [0, 1], (N, 784) or (N, 1, 28, 28), to uint8 (N, 28, 28)."""
-    return images.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).reshape(-1, 28, 28).cpu().numpy()
+def to_uint8(images: torch.Tensor, shape: tuple[int, ...] = (28, 28)) -> np.ndarray:
+    """Float samples in [0, 1], flat (N, prod(shape)) or shaped, to uint8 (N, *shape): MNIST (N, 28, 28), Stacked
+    MNIST (N, 3, 28, 28)."""
+    pixels = images.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8)
+    return pixels.reshape(-1, *shape).cpu().numpy()
+
+
+def sample_shape(config: TrainConfig) -> tuple[int, ...]:
+    """The shape of one sample of the config's dataset ((28, 28) for MNIST-format data, (3, 28, 28) stacked)."""
+    from mnistgan.data import DATASETS
+
+    spec = DATASETS.get(config.dataset) if config.data_dir is None else None
+    return tuple(spec.shape) if spec is not None else (28, 28)
 
 
 def make_grid(images: np.ndarray, nrow: int, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """Tile uint8 images (N, H, W) into one (rows*(H+pad)+pad, nrow*(W+pad)+pad) uint8 picture, row-major."""
-    n, h, w = images.shape
+    """Tile uint8 images (N, H, W) into one (rows*(H+pad)+pad, nrow*(W+pad)+pad) uint8 picture, row-major; 3-channel
+    samples (N, 3, H, W) into an RGB picture (..., 3), each channel's digit in its own colour."""
+    if images.ndim == 4:  # (N, C, H, W) -> (N, H, W, C)
+        images = images.transpose(0, 2, 3, 1)
+    n, h, w = images.shape[:3]
     ncol = nrow
     nrows = -(-n // ncol)
-    grid = np.full((nrows * (h + pad) + pad, ncol * (w + pad) + pad), pad_value, dtype=np.uint8)
+    grid = np.full((nrows * (h + pad) + pad, ncol * (w + pad) + pad, *images.shape[3:]), pad_value, dtype=np.uint8)
     for i in range(n):
         r, c = divmod(i, ncol)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
@@ -38,17 +51,22 @@ def make_grid(images: np.ndarray, nrow: int, pad: int = 2, pad_value: int = 255)
 
 
 def save_png(array: np.ndarray, path: Path, scale: int = 1) -> None:
-    """Save a uint8 grayscale picture, enlarged by an integer factor, atomically."""
-    image = Image.fromarray(array, mode="L")
+    """Save a uint8 picture, grayscale (H, W) or RGB (H, W, 3) (one sample (3, H, W) is turned RGB), enlarged by an
+    integer factor, atomically."""
+    if array.ndim == 3 and array.shape[0] == 3:  # one 3-channel sample (3, H, W)
+        array = array.transpose(1, 2, 0)
+    image = Image.fromarray(np.ascontiguousarray(array), mode="L" if array.ndim == 2 else "RGB")
     if scale > 1:
         image = image.resize((array.shape[1] * scale, array.shape[0] * scale), Image.NEAREST)
     atomic_write_buffered(path, lambda buffer: image.save(buffer, format="PNG"))
 
 
-def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150, mode: str = "L") -> None:
-    """An animated GIF of PNG frames (the fixed-noise grids over training; mode "RGB" for colour scatter frames);
-    the last frame lingers."""
-    images = [Image.open(f).convert(mode) for f in frames]
+def save_gif(frames: list[Path], path: Path, ms_per_frame: int = 150, mode: str | None = None) -> None:
+    """An animated GIF of PNG frames (the fixed-noise grids over training; RGB for Stacked MNIST grids and colour
+    scatter frames, unless `mode` says); the last frame lingers."""
+    opened = [Image.open(f) for f in frames]
+    mode = mode or ("RGB" if any(im.mode == "RGB" for im in opened) else "L")
+    images = [im.convert(mode) for im in opened]
     if not images:
         return
     durations = [ms_per_frame] * (len(images) - 1) + [1500]
@@ -88,14 +106,13 @@ def generate(
     noise: torch.Tensor | None = None,
     truncation: float = 1.0,
 ) -> np.ndarray:
-    """n samples as the dataset stores them: uint8 images (n, 28, 28), or float32 points (n, 2); the noise comes
-    from one generator seeded with `seed` (or is `noise` (n, z_dim)), times `truncation` (below 1 trades diversity
-    for fidelity: benchmarks/truncation.py). A conditional generator draws `labels` (n,), by default the data's
-    proportions."""
+    """n samples as the dataset stores them: uint8 images (n, *sample_shape(config)), MNIST (n, 28, 28), or float32
+    points (n, 2); the noise comes from one generator seeded with `seed` (or is `noise` (n, z_dim)), times
+    `truncation` (below 1 trades diversity for fidelity: benchmarks/truncation.py). A conditional generator draws
+    `labels` (n,), by default the data's proportions."""
     from mnistgan.data import spec_of
 
     points = spec_of(config.dataset, config.data_dir).kind == "points"
-    convert = (lambda x: x.detach().float().cpu().numpy()) if points else to_uint8  # (m, 2) float32, or images
     device = next(generator.parameters()).device
     conditional = isinstance(generator, ConditionalGenerator)
     if conditional and labels is None:
@@ -103,6 +120,8 @@ def generate(
     if not conditional and labels is not None:
         raise UserError("this generator is unconditional: it cannot draw a chosen digit (train with --conditional)")
     gen = torch.Generator(device=device).manual_seed(seed)
+    shape = sample_shape(config)
+    convert = (lambda x: x.detach().float().cpu().numpy()) if points else (lambda x: to_uint8(x, shape))
     out = []
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
@@ -116,4 +135,4 @@ def generate(
             out.append(convert(generator(z, labels[start : start + m].to(device))))
         else:
             out.append(convert(generator(z)))
-    return np.concatenate(out) if out else (np.zeros((0, 2), np.float32) if points else np.zeros((0, 28, 28), np.uint8))
+    return np.concatenate(out) if out else (np.zeros((0, 2), np.float32) if points else np.zeros((0, *shape), np.uint8))

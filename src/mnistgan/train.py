@@ -118,8 +118,8 @@ def train(
     spec = spec_of(config.dataset, config.data_dir)
     points = spec.kind == "points"  # a 2-D dataset: scatter frames instead of image grids, its own scorer
     # In-training metrics come from the dataset's scorer (a --data-dir folder: MNIST's evaluator, which counts what is
-    # not a digit as such); a registered dataset that names none has no in-training metrics.
-    evaluating = bool(config.eval_every) and spec.scored_by is not None
+    # not a digit as such); a dataset whose scorer has no in-training form (none, or Stacked MNIST's) has none.
+    evaluating = bool(config.eval_every) and spec.scored_by in ("mnist-evaluator", "mixture")
     if config.eval_every and config.data_dir is None and spec.scored_by is None and not quiet:
         warn(f"no in-training metrics (--eval-every): the MNIST evaluator cannot read {spec.name}'s {spec.modes}")
     smaller = "choose smaller z_dim, g_hidden, d_hidden or conv_channels"
@@ -132,7 +132,8 @@ def train(
     images, labels = load_split("train", config.dataset, config.data_dir)  # labels: conditional runs only
     if config.clusters:  # k-means ids stand in for the labels (clusters.py); no digit label is used
         labels = image_clusters(images, config.clusters, config.seed)
-    batcher = Batcher(images, config.batch_size, config.seed, device, labels if config.n_labels else None)
+    make_batcher = spec.batcher if spec is not None and spec.batcher is not None else Batcher  # online: fresh draws
+    batcher = make_batcher(images, config.batch_size, config.seed, device, labels if config.n_labels else None)
     G = build_generator(config).to(device)
     if config.n_labels:
         G.set_label_probs(labels)  # saved with G: how a snapshot draws its labels
