@@ -146,8 +146,10 @@ class TrainConfig:
         if spec is None:  # an unknown name is reported when the data is read
             return
         arch = ARCHS[self.arch]
+        if spec.kind != "images" or arch.data_shape is None:  # points: _validate_dataset; None: any width
+            return
         if math.prod(arch.data_shape) != math.prod(spec.shape):
-            fits = [a.name for a in ARCHS.values() if math.prod(a.data_shape) == math.prod(spec.shape)]
+            fits = [a.name for a in ARCHS.values() if a.data_shape and math.prod(a.data_shape) == math.prod(spec.shape)]
             data = f"dataset {self.dataset}" if self.data_dir is None else "--data-dir (MNIST-format)"
             raise UserError(
                 f"arch {self.arch} takes samples of shape {arch.data_shape}, but {data} has {spec.shape}; "
