@@ -348,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # answered before the subcommands' parsers are
+        print(f"mnistgan {__version__}")  # built: their choices come from registries that import torch (seconds)
+        return 0
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
