@@ -94,7 +94,7 @@ def test_wheel_installs_and_runs_outside_the_repo(dist: Path, tmp_path: Path) ->
     _run([sys.executable, "-m", "venv", str(venv)], cwd=work)
     py, exe = venv / "bin" / "python", venv / "bin" / "mnistgan"
     env = _clean_env(MNISTGAN_CACHE=str(tmp_path / "cache"))
-    pip = [str(py), "-m", "pip", "install", "-q", "--no-compile"]  # no .pyc for all of torch: a third of the time
+    pip = [str(py), "-m", "pip", "install", "-q", "--no-compile"]  # no .pyc of torch: most of the install here
     _run([*pip, "-c", str(ROOT / "constraints.txt"), str(wheel)], cwd=work, env=env)
     t_install = time.perf_counter() - t0
     where = _run([str(py), "-c", "import mnistgan, sys; print(mnistgan.__file__); print(sys.path)"], work, env)
