@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup train test lint bench notebook notebook-open
+.PHONY: setup train test lint bench notebook notebook-open dist
 
 setup: $(STAMP)
 
@@ -22,7 +22,11 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks && $(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks hubconf.py && $(VENV)/bin/ruff format --check src tests benchmarks hubconf.py
+
+# The wheel and sdist, into dist/ (tests/test_package.py installs the wheel into a fresh venv and runs it there).
+dist: setup
+	$(PY) -m build --no-isolation --outdir dist .
 
 bench: setup
 	$(PY) benchmarks/train_speed.py

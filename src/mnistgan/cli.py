@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from mnistgan import __version__
 from mnistgan.config import PRESET_ABOUT, PRESETS, RESUME_MUTABLE, TrainConfig, field_docs, load_config, preset_config
 from mnistgan.errors import Interrupted, NonFiniteError, UserError
 from mnistgan.rundir import CONFIG
@@ -362,6 +363,7 @@ COMMANDS = [add_train, add_sample, add_plot, add_ablate, add_eval, add_evaluator
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
     parser = argparse.ArgumentParser(prog="mnistgan", description="Train, sample and measure GANs on MNIST.")
+    parser.add_argument("--version", action="version", version=f"mnistgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in COMMANDS:
         add(sub)
@@ -370,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:  # answered before the subcommands' parsers are
+        print(f"mnistgan {__version__}")  # built: their choices come from registries that import torch (seconds)
+        return 0
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

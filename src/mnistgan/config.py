@@ -17,7 +17,11 @@ from mnistgan.errors import UserError
 
 @dataclass
 class TrainConfig:
-    """Everything that determines a training run. The defaults are the tutorial's GAN, unchanged."""
+    """Everything that determines a training run. The defaults are the tutorial's GAN, unchanged.
+
+    Example:
+        >>> config = mnistgan.TrainConfig(steps=1_000, arch="conv")  # or preset_config(name, **overrides)
+    """
 
     preset: str = "tutorial"  # name of the preset these values came from (recorded, not read by training)
 
@@ -426,7 +430,11 @@ PRESET_ABOUT.update(STACKED_ABOUT)
 
 
 def preset_config(name: str, **overrides: Any) -> TrainConfig:
-    """The named preset with overrides applied (None values are ignored), validated."""
+    """The named preset with overrides applied (None values are ignored), validated.
+
+    Example:
+        >>> config = mnistgan.preset_config("conv-clusters", steps=2_000, seed=1)
+    """
     if name not in PRESETS:
         raise UserError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
     values = {**PRESETS[name], "preset": name}
