@@ -3,6 +3,7 @@ training run, `eval` dispatching to the mixture scorer, the ablation table with 
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from pathlib import Path
@@ -125,7 +126,8 @@ def test_eval_of_a_2d_run_uses_the_mixture_scorer_never_the_evaluator(tmp_path, 
     def no_evaluator(*a, **k):  # noqa: ANN002, ANN003
         raise AssertionError("the MNIST evaluator was loaded for a 2-D run")
 
-    monkeypatch.setattr("mnistgan.evaluate.load_evaluator", no_evaluator)
+    # the module, not `mnistgan.evaluate` (the package's API function of that name)
+    monkeypatch.setattr(importlib.import_module("mnistgan.evaluate"), "load_evaluator", no_evaluator)
     monkeypatch.setattr("mnistgan.metrics.evaluator.load_evaluator", no_evaluator)
     code, out, err = run_cli(["eval", str(run)], capsys)
     assert code == 0, err
