@@ -54,6 +54,15 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1)) if len(a) > 1 else math.nan
 
 
+def mean_std_cell(values: list[Any], fmt: str) -> str:
+    """'mean ± std' of the finite numbers among values (one: just the mean; none: '—'), each formatted with fmt."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return "—"
+    mean, std = mean_std(finite)
+    return fmt.format(mean) + ("" if math.isnan(std) else " ± " + fmt.format(std))
+
+
 def markdown_table(
     results: dict[str, list[dict[str, Any]]],
     cols: list[tuple[str, str, str]] | None = None,
@@ -70,12 +79,7 @@ def markdown_table(
         steps = sorted({f"{result_steps(r):,}" for r in rows})
         cells = [preset, f"{len(good)}" + (f" (+{failed} diverged)" if failed else ""), "/".join(steps) or "—"]
         for key, _, fmt in cols:
-            values = [r[key] for r in good if r.get(key) is not None and math.isfinite(r[key])]
-            if not values:
-                cells.append("—")
-                continue
-            mean, std = mean_std(values)
-            cells.append(fmt.format(mean) + ("" if math.isnan(std) else " ± " + fmt.format(std)))
+            cells.append(mean_std_cell([r.get(key) for r in good], fmt))
         lines.append("| " + " | ".join(cells) + " |")
     for label, texts in published:
         cells = [label, "published", texts.get("steps", "—")] + [texts.get(k, "—") for k, _, _ in cols]

@@ -153,7 +153,7 @@ def run_stacked_eval(target: Path | None, real: bool, n: int | None, seed: int, 
 def markdown_table(results: dict[str, list[dict[str, Any]]], n_eval: int) -> str:
     """The ablation table: our presets (mean ± std over seeds), the real stacks at the same n, and the published rows
     of each setting that appears, marked copied."""
-    from mnistgan.ablation_results import mean_std, result_steps
+    from mnistgan.ablation_results import mean_std_cell, result_steps
     from mnistgan.config import preset_config
 
     cols = (
@@ -173,12 +173,7 @@ def markdown_table(results: dict[str, list[dict[str, Any]]], n_eval: int) -> str
         cells = [preset, str(len(good)) + (f" (+{len(rows) - len(good)} diverged)" if len(rows) > len(good) else "")]
         cells.append("/".join(sorted({f"{result_steps(r):,}" for r in rows})) or "—")
         for key, fmt in (*cols, ("train_min", "{:.1f}")):
-            values = [r[key] for r in good if r.get(key) is not None]
-            if not values:
-                cells.append("—")
-                continue
-            mean, std = mean_std(values)
-            cells.append(fmt.format(mean) + ("" if math.isnan(std) else " ± " + fmt.format(std)))
+            cells.append(mean_std_cell([r.get(key) for r in good], fmt))
         lines.append("| " + " | ".join(cells) + " | measured |")
     real = real_row(n_eval)
     cells = ["real stacks (test digits)", "—", "—"] + [fmt.format(real[k]) for k, fmt in cols] + ["—"]
